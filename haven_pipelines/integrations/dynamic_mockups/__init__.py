@@ -1,0 +1,48 @@
+"""Dynamic Mockups, the paid remote renderer: client, typed values and errors.
+
+``client`` talks to the v1 API; ``batching`` spreads many renders over the batch endpoint;
+``models`` and ``errors`` are what callers handle.
+"""
+
+from haven_pipelines.integrations.dynamic_mockups.client import DEFAULT_BASE_URL, DynamicMockupsClient
+from haven_pipelines.integrations.dynamic_mockups.errors import (
+    ApiUnreachable,
+    AuthenticationError,
+    DownloadError,
+    DynamicMockupsError,
+    InsufficientCredits,
+    InvalidRequest,
+    MalformedResponse,
+    MockupNotFound,
+    RateLimited,
+    RenderFailed,
+    ServerError,
+)
+from haven_pipelines.integrations.dynamic_mockups.models import (
+    MockupTemplate,
+    RenderOutcome,
+    RenderRequest,
+    RenderResult,
+    SmartObject,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ApiUnreachable",
+    "AuthenticationError",
+    "DownloadError",
+    "DynamicMockupsClient",
+    "DynamicMockupsError",
+    "InsufficientCredits",
+    "InvalidRequest",
+    "MalformedResponse",
+    "MockupNotFound",
+    "MockupTemplate",
+    "RateLimited",
+    "RenderFailed",
+    "RenderOutcome",
+    "RenderRequest",
+    "RenderResult",
+    "ServerError",
+    "SmartObject",
+]
