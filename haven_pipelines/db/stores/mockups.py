@@ -1,0 +1,193 @@
+"""Mockups: one row per design asset and scene, re-rendered in place on regeneration.
+
+Life of a row::
+
+    start ──► generating ──complete──► completed ──set_status──► approved | rejected
+                  │                                                  ▲        │
+                  └──fail──► failed        (start again resets any row to generating)
+
+Credits are not this store's business: the credit ledger charges and refunds, and records the
+``credits_used`` on the mockup. ``render_count`` counts finished renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from haven_pipelines.db.stores.base import (
+    Page,
+    UserScopedStore,
+    clip_error,
+    optional_text,
+    paginate,
+    require_choice,
+    require_json_object,
+    require_text,
+)
+from haven_pipelines.db.tables import MOCKUP_STATUSES, assets, mockups, new_id, quotes, utcnow
+from haven_pipelines.domain.errors import Conflict
+
+DECISIONS = ("approved", "rejected")
+# A decision may be changed later (an approved mockup rejected after all), but only on a finished render.
+_DECIDABLE = ("completed", "approved", "rejected")
+
+
+class MockupStore(UserScopedStore):
+    """The acting user's mockups."""
+
+    table = mockups
+    kind = "mockup"
+
+    def get_by_design_scene(self, asset_id: str, scene: str) -> RowMapping | None:
+        """The mockup of ``asset_id`` in ``scene``, or None."""
+        stmt = select(mockups).where(self._owned(), mockups.c.asset_id == asset_id, mockups.c.scene == scene)
+        return self.conn.execute(stmt).mappings().first()
+
+    def start(
+        self,
+        asset_id: str,
+        scene: str,
+        scene_config: dict[str, Any] | None = None,
+        renderer: str = "local",
+        quote_id: str | None = None,
+    ) -> RowMapping:
+        """Create the mockup of ``asset_id`` in ``scene``, or reset the existing one, to ``generating``.
+
+        A reset keeps the previous render's file fields (they stay viewable until a new render
+        completes) and clears the error and any decision.
+
+        Args:
+            asset_id: the acting user's design asset (another user's: NotFound).
+            scene: the scene key.
+            scene_config: the scene settings used for this render.
+            renderer: ``local`` or ``dynamic_mockups``.
+            quote_id: the design's quote; default the asset's own quote.
+        """
+        asset = self._get_in(assets, "design asset", asset_id)
+        if quote_id is not None:
+            self._get_in(quotes, "quote", quote_id)
+        reset = {
+            "status": "generating",
+            "scene_config": require_json_object("scene_config", scene_config),
+            "renderer": require_text("renderer", renderer, max_len=32),
+            "quote_id": quote_id or asset["quote_id"],
+            "error_message": None,
+            "approved_at": None,
+            "rejected_at": None,
+        }
+        scene = require_text("scene", scene, max_len=64)
+        existing = self.get_by_design_scene(asset_id, scene)
+        if existing is None:
+            try:
+                # A savepoint, so that losing a race to a concurrent start leaves the transaction usable.
+                with self.conn.begin_nested():
+                    return self._insert_in(mockups, {"id": new_id(), "asset_id": asset_id, "scene": scene, **reset})
+            except IntegrityError:
+                existing = self.get_by_design_scene(asset_id, scene)
+                if existing is None:
+                    raise
+        return self._update(existing["id"], reset)
+
+    def complete(
+        self,
+        mockup_id: str,
+        file_url: str,
+        file_key: str,
+        thumbnail_url: str | None,
+        thumbnail_key: str | None,
+        render_id: str | None,
+        renderer_metadata: dict[str, Any] | None = None,
+    ) -> RowMapping:
+        """Record a finished render on a ``generating`` mockup (else :class:`Conflict`)."""
+        values = {
+            "status": "completed",
+            "file_url": require_text("file_url", file_url, max_len=4000),
+            "file_key": require_text("file_key", file_key, max_len=1000),
+            "thumbnail_url": optional_text("thumbnail_url", thumbnail_url, max_len=4000),
+            "thumbnail_key": optional_text("thumbnail_key", thumbnail_key, max_len=1000),
+            "render_id": optional_text("render_id", render_id, max_len=128),
+            "renderer_metadata": require_json_object("renderer_metadata", renderer_metadata),
+            "render_count": mockups.c.render_count + 1,
+            "error_message": None,
+        }
+        return self._transition(mockup_id, values, ("generating",))
+
+    def fail(self, mockup_id: str, error: str) -> RowMapping:
+        """Mark a ``generating`` mockup failed with the (clipped) error text."""
+        return self._transition(mockup_id, {"status": "failed", "error_message": clip_error(error)}, ("generating",))
+
+    def set_status(self, mockup_id: str, status: str) -> RowMapping:
+        """Approve or reject a finished mockup, stamping ``approved_at`` or ``rejected_at``.
+
+        Setting the status it already has changes nothing (the first stamp stays).
+        """
+        require_choice("status", status, DECISIONS)
+        current = self.get(mockup_id)
+        if current["status"] == status:
+            return current
+        now = utcnow()
+        values = {"status": status, "approved_at": now if status == "approved" else None,
+                  "rejected_at": now if status == "rejected" else None}
+        return self._transition(mockup_id, values, _DECIDABLE)
+
+    def _transition(self, mockup_id: str, values: dict[str, Any], allowed_from: tuple[str, ...]) -> RowMapping:
+        if self._update_where(mockups, mockup_id, values, mockups.c.status.in_(allowed_from)):
+            return self.get(mockup_id)
+        current = self.get(mockup_id)  # NotFound when the mockup is not the acting user's
+        raise Conflict(
+            f"mockup {mockup_id} is {current['status']}; {values['status']} needs one of {', '.join(allowed_from)}"
+        )
+
+    def list(
+        self,
+        scene: str | None = None,
+        status: str | None = None,
+        asset_id: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> Page:
+        """The user's mockups, newest first, with their design and quote.
+
+        Each row has the mockup's columns plus ``design_url``, ``design_key``, ``quote_text``,
+        ``collection`` and ``mood``. ``limit`` is 1..100 and ``offset`` >= 0.
+        """
+        stmt = (
+            select(
+                mockups,
+                assets.c.file_url.label("design_url"),
+                assets.c.file_key.label("design_key"),
+                quotes.c.text.label("quote_text"),
+                quotes.c.collection.label("collection"),
+                quotes.c.mood.label("mood"),
+            )
+            .select_from(
+                mockups.join(assets, assets.c.id == mockups.c.asset_id).outerjoin(
+                    quotes, and_(quotes.c.id == mockups.c.quote_id, quotes.c.user_id == self.user_id)
+                )
+            )
+            .where(self._owned())
+        )
+        if scene is not None:
+            stmt = stmt.where(mockups.c.scene == scene)
+        if status is not None:
+            stmt = stmt.where(mockups.c.status == require_choice("status", status, MOCKUP_STATUSES))
+        if asset_id is not None:
+            stmt = stmt.where(mockups.c.asset_id == asset_id)
+        return paginate(self.conn, stmt.order_by(mockups.c.created_at.desc(), mockups.c.id.desc()), limit, offset)
+
+    def approved_for_design(self, asset_id: str) -> list[RowMapping]:
+        """The approved mockups of a design, by scene key (the product's images come from these)."""
+        stmt = (
+            select(mockups)
+            .where(self._owned(), mockups.c.asset_id == asset_id, mockups.c.status == "approved")
+            .order_by(mockups.c.scene)
+        )
+        return list(self.conn.execute(stmt).mappings())
+
+    def delete(self, mockup_id: str) -> None:
+        """Delete a mockup (the ledger keeps its rows; their link to the mockup is cleared)."""
+        self._delete(mockup_id)
