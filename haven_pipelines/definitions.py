@@ -1,0 +1,48 @@
+"""The one Dagster ``Definitions`` of Haven Pipelines, built from named lists.
+
+Load it with ``dagster dev`` (``[tool.dagster]`` in pyproject, or ``workspace.yaml``), or
+``dagster dev -m haven_pipelines.definitions``. Resources take their settings from the environment
+when a run starts (see ``haven_pipelines/defs/resources.py``); with nothing set they use the
+embedded defaults: SQLite in ``HAVEN_DATA_DIR``, the local renderer, local images, Shopify dry run.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
+from haven_pipelines.defs.checks import ASSET_CHECKS
+from haven_pipelines.defs.jobs import DESIGN_GRAPH, JOBS
+from haven_pipelines.defs.resources import (
+    BlobStoreResource,
+    CreditBudgetResource,
+    HavenDatabaseResource,
+    HavenResource,
+    RendererResource,
+    ShopifyResource,
+)
+from haven_pipelines.defs.schedules import SCHEDULES
+from haven_pipelines.defs.sensors import SENSORS
+
+ASSETS = [*DESIGN_GRAPH, *ANALYST_TABLES]
+
+
+def build_resources(haven: HavenResource | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources by key; ``haven`` overrides the default (tests, the CLI, benchmarks)."""
+    haven = haven or HavenResource(
+        database=HavenDatabaseResource(),
+        renderer=RendererResource(),
+        blob_store=BlobStoreResource(),
+        shopify=ShopifyResource(),
+    )
+    return {"haven": haven, "budget": CreditBudgetResource(haven=haven)}
+
+
+defs = dg.Definitions(
+    assets=ASSETS,
+    asset_checks=ASSET_CHECKS,
+    jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=SENSORS,
+    resources=build_resources(),
+)

@@ -1,0 +1,90 @@
+"""``shopify_listings``: each design's product published to Shopify (or recorded in dry run)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from haven_pipelines.defs.assets.approved_designs import GROUP
+from haven_pipelines.defs.assets.owners import designs_by_owner
+from haven_pipelines.defs.assets.products import products
+from haven_pipelines.defs.metadata import link, table, without_none
+from haven_pipelines.defs.partitions import design_partitions
+from haven_pipelines.defs.resources import HavenResource
+from haven_pipelines.domain.errors import Conflict, HavenError
+from haven_pipelines.services.products import ProductService
+
+
+def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str, list[dict]]:
+    """Publish the product of each design; returns rows grouped as published, waiting, failed.
+
+    Publishing is an upsert keyed by the stored Shopify id, so a re-run never creates a second
+    product. A design with no product yet, or a product the operator mode says must be approved
+    first, is waiting, not failed.
+    """
+    ctx = haven.ctx
+    service = ProductService(ctx)
+    owners, unknown = designs_by_owner(ctx.engine, asset_ids)
+    report: dict[str, list[dict]] = {"published": [], "waiting": [], "failed": []}
+    report["failed"].extend({"asset_id": a, "error": "no such design asset"} for a in unknown)
+    for user_id, ids in owners.items():
+        for asset_id in ids:
+            product = service.product_for_design(user_id, asset_id)
+            if product is None:
+                report["waiting"].append({"asset_id": asset_id, "reason": "no product built yet"})
+                continue
+            try:
+                result = service.publish(user_id, product["id"])
+            except Conflict as exc:
+                report["waiting"].append({"asset_id": asset_id, "reason": str(exc)})
+                continue
+            except HavenError as exc:
+                log.error("publishing the product of design %s failed: %s", asset_id, exc)
+                report["failed"].append({"asset_id": asset_id, "error": str(exc)})
+                continue
+            report["published"].append({
+                "asset_id": asset_id, "product_id": result.product_id, "handle": result.handle,
+                "shopify_gid": result.shopify_gid, "variants": result.variant_count,
+                "admin_url": result.admin_url, "dry_run": result.dry_run,
+            })
+    return report
+
+
+def listing_metadata(report: dict[str, list[dict]]) -> dict[str, object]:
+    """Counts, the first admin URL and handle, and a table of listings."""
+    published = report["published"]
+    first = published[0] if published else {}
+    return without_none({
+        "listings_published": dg.MetadataValue.int(sum(1 for r in published if not r["dry_run"])),
+        "listings_dry_run": dg.MetadataValue.int(sum(1 for r in published if r["dry_run"])),
+        "variant_count": dg.MetadataValue.int(sum(r["variants"] for r in published)),
+        "waiting": dg.MetadataValue.int(len(report["waiting"])),
+        "failed": dg.MetadataValue.int(len(report["failed"])),
+        "handle": dg.MetadataValue.text(first["handle"]) if first.get("handle") else None,
+        "shopify_admin_url": link(first.get("admin_url")),
+        "listings": table(published, ["asset_id", "product_id", "handle", "variants", "dry_run", "admin_url"]),
+    })
+
+
+@dg.asset(
+    partitions_def=design_partitions,
+    deps=[products],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"shopify", "graphql"},
+)
+def shopify_listings(context: dg.AssetExecutionContext, haven: HavenResource) -> dg.MaterializeResult:
+    """Each design's product on Shopify, upserted with `productSet` through the Admin GraphQL API.
+
+    In dry run (the default without Shopify credentials) every mutation is built, validated and
+    recorded in the outbox, and nothing is sent. Products not yet approved (supervised mode) are
+    counted as waiting; a publish error fails the run after the others are published.
+    """
+    report = publish_designs(haven, list(context.partition_keys), context.log)
+    metadata = listing_metadata(report)
+    if report["failed"]:
+        first = report["failed"][0]
+        raise dg.Failure(
+            description=f"{len(report['failed'])} listing(s) failed; first: design {first['asset_id']}: {first['error']}",
+            metadata=metadata,
+        )
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,146 @@
+"""``mockups``: framed room mockups of each design, rendered under the credit budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from haven_pipelines.defs.assets.approved_designs import GROUP, approved_design_assets
+from haven_pipelines.defs.assets.owners import designs_by_owner
+from haven_pipelines.defs.metadata import link, preview_markdown, table, without_none
+from haven_pipelines.defs.partitions import design_partitions
+from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
+from haven_pipelines.domain.errors import BudgetExceeded
+from haven_pipelines.services.designs import scenes_for_design
+from haven_pipelines.services.render import RenderOutcome, RenderService, RenderTask
+
+# Runs that may call Dynamic Mockups share this pool; deploy/dagster.postgres.yaml sizes it for the
+# API's rate limit. With the local renderer the pool only queues runs, which costs nothing.
+RENDER_POOL = "dynamic_mockups"
+
+
+@dataclass
+class GateResult:
+    """Which designs the budget admitted, and why the others were refused."""
+
+    admitted: list[RenderTask] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # asset id -> reason naming remaining credits
+
+
+def gate_designs(
+    service: RenderService, budget: CreditBudgetResource, user_id: str, asset_ids: list[str],
+    scenes_by_design: dict[str, list[str]], credits_per_render: int, *, regenerate: bool = False,
+) -> GateResult:
+    """Admit designs in order while their outstanding renders fit the user's annual budget.
+
+    A design is admitted whole or not at all, so a partition is either fully rendered or untouched
+    (nothing charged). Renders already done cost nothing and are not counted.
+    """
+    gate = GateResult()
+    needed = 0
+    for asset_id in asset_ids:
+        tasks = [RenderTask(asset_id, scene) for scene in scenes_by_design[asset_id]]
+        to_render, _done = service.plan(user_id, tasks, regenerate=regenerate)
+        cost = len(to_render) * credits_per_render
+        try:
+            budget.check(user_id, needed + cost)
+        except BudgetExceeded as exc:
+            gate.refused[asset_id] = (
+                f"design {asset_id} needs {cost} credit(s); {max(exc.remaining - needed, 0)} of the "
+                f"{exc.budget} annual credits remain for {exc.year} after earlier designs in this run"
+            )
+            continue
+        needed += cost
+        gate.admitted.extend(tasks)
+    return gate
+
+
+def render_designs(
+    haven: HavenResource, budget: CreditBudgetResource, asset_ids: list[str], log, *,
+    scenes: list[str] | None = None, regenerate: bool = False, skip_approval: bool = False,
+) -> dict[str, object]:
+    """Gate and render ``asset_ids`` (any users); returns totals, outcomes and refusals.
+
+    Shared by the ``mockups`` asset, ``generate_mockups_job`` and the nightly job.
+    """
+    ctx = haven.ctx
+    service = RenderService(ctx)
+    owners, unknown = designs_by_owner(ctx.engine, asset_ids)
+    outcomes: list[RenderOutcome] = []
+    refused: dict[str, str] = {asset_id: "no such design asset" for asset_id in unknown}
+    usage_by_user = {}
+    for user_id, ids in owners.items():
+        scenes_by_design = {a: list(scenes) if scenes else scenes_for_design(ctx.engine, a) for a in ids}
+        gate = gate_designs(service, budget, user_id, ids, scenes_by_design,
+                            ctx.renderer.credits_per_render, regenerate=regenerate)
+        refused.update(gate.refused)
+        for reason in gate.refused.values():
+            log.warning("credit budget: %s", reason)
+        if gate.admitted:
+            batch = service.render_batch(user_id, gate.admitted, regenerate=regenerate, skip_approval=skip_approval)
+            outcomes.extend(batch.outcomes)
+            usage_by_user[user_id] = batch.usage
+        else:
+            usage_by_user[user_id] = budget.usage(user_id)
+    # The ledger can still refuse a render that the gate admitted (another run spent the credits
+    # in between); such a design is refused too.
+    for o in outcomes:
+        if o.status == "refused":
+            refused.setdefault(o.asset_id, o.error or "refused by the credit ledger")
+    return {"outcomes": outcomes, "refused": refused, "usage": usage_by_user}
+
+
+def render_metadata(report: dict[str, object]) -> dict[str, object]:
+    """The materialisation metadata of a render report: counts, credits, remaining, preview, links."""
+    outcomes: list[RenderOutcome] = report["outcomes"]  # type: ignore[assignment]
+    usage = report["usage"]  # type: ignore[assignment]
+    count = lambda *s: sum(o.status in s for o in outcomes)  # noqa: E731
+    images = [o for o in outcomes if o.url and o.status in ("completed", "approved", "skipped")]
+    first = images[0] if images else None
+    remaining_annual = min((u.remaining_annual for u in usage.values()), default=None)
+    remaining_monthly = min((u.remaining_monthly for u in usage.values()), default=None)
+    return without_none({
+        "renders_done": dg.MetadataValue.int(count("completed", "approved")),
+        "renders_skipped": dg.MetadataValue.int(count("skipped")),
+        "renders_failed": dg.MetadataValue.int(count("failed")),
+        "renders_refused": dg.MetadataValue.int(count("refused")),
+        "designs_refused": dg.MetadataValue.int(len(report["refused"])),  # type: ignore[arg-type]
+        "awaiting_approval": dg.MetadataValue.int(count("completed")),
+        "credits_charged": dg.MetadataValue.int(sum(o.credits_used for o in outcomes)),
+        # With several users in one run, the lowest figure is the one to watch.
+        "remaining_annual_credits": dg.MetadataValue.int(remaining_annual) if remaining_annual is not None else None,
+        "remaining_monthly_credits": dg.MetadataValue.int(remaining_monthly) if remaining_monthly is not None else None,
+        "preview": preview_markdown(first.thumbnail_url or first.url if first else None, "first mockup"),
+        "first_mockup": link(first.url) if first else None,
+        "renders": table([o.__dict__ for o in outcomes], ["asset_id", "scene", "status", "credits_used", "url", "error"]),
+    })
+
+
+@dg.asset(
+    partitions_def=design_partitions,
+    deps=[approved_design_assets],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=RENDER_POOL,
+    group_name=GROUP,
+    kinds={"python", "pillow"},
+)
+def mockups(context: dg.AssetExecutionContext, haven: HavenResource, budget: CreditBudgetResource) -> dg.MaterializeResult:
+    """Room mockups of each design, one per scene its collection recommends.
+
+    Renders only what is missing (a re-run renders and charges nothing twice), fanned out on the
+    render service's bounded pool, so a backfill of hundreds of designs is one run. Before anything
+    renders, each design's credits are checked against its owner's annual budget: a design that
+    does not fit is not rendered, nothing is charged, and the run fails naming the remaining
+    credits (after rendering the designs that did fit). Failed renders are refunded and queued for
+    retry; they are counted here but do not fail the run.
+    """
+    report = render_designs(haven, budget, list(context.partition_keys), context.log)
+    metadata = render_metadata(report)
+    refused: dict[str, str] = report["refused"]  # type: ignore[assignment]
+    if refused:
+        raise dg.Failure(
+            description=f"{len(refused)} design(s) not rendered, nothing charged for them: " + "; ".join(list(refused.values())[:5]),
+            metadata=metadata,
+        )
+    return dg.MaterializeResult(metadata=metadata)

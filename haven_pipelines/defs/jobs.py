@@ -1,0 +1,383 @@
+"""Jobs for the launchpad and the automation, with config validated field by field.
+
+| job | what it does |
+| --- | --- |
+| ``generate_mockups_job`` | render 1-20 of a user's designs x 1-5 scenes (Haven Hub's generate request) |
+| ``publish_product_job`` | publish one product to Shopify (or record it in dry run) |
+| ``retire_product_job`` | retire one product (underperformer, manual or seasonal) and archive it on Shopify |
+| ``nightly_catalog_job`` | render what is pending, build products, publish them, reconcile, sweep reservations |
+| ``retry_queue_job`` | retry due entries of the retry queue |
+| ``demo_pipeline_job`` | the design graph (designs, mockups, products, listings) over a range of design partitions |
+| ``design_catalogue_job`` | products and listings of one design (requested after an approval) |
+| ``credit_report_job`` | the analyst tables |
+
+The op jobs record an ``AssetMaterialization`` per design partition they touch, so the asset
+graph shows their work exactly as if the assets had run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from pydantic import Field, field_validator
+
+from haven_pipelines.db.stores.products import ProductStore
+from haven_pipelines.db.stores.users import resolve_user
+from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
+from haven_pipelines.defs.assets.approved_designs import approved_design_assets
+from haven_pipelines.defs.assets.listings import listing_metadata, publish_designs, shopify_listings
+from haven_pipelines.defs.assets.mockups import RENDER_POOL, mockups, render_designs, render_metadata
+from haven_pipelines.defs.assets.owners import designs_by_owner
+from haven_pipelines.defs.assets.products import build_products, product_metadata, products
+from haven_pipelines.defs.partitions import DESIGNS_PARTITION, design_partitions
+from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
+from haven_pipelines.domain.errors import BudgetExceeded, NotFound, ValidationError
+from haven_pipelines.services.designs import approved_designs_page, owner_of, scenes_for_design
+from haven_pipelines.services.products import ProductService
+from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST, MAX_SCENES_PER_REQUEST
+from haven_pipelines.services.retries import run_due_retries
+
+RETIRE_REASONS = ("underperformer", "manual", "seasonal")
+_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# A reservation older than this belongs to a crashed run (a render takes seconds to minutes).
+STALE_RESERVATION_AGE = timedelta(hours=1)
+PAGE_SIZE = 500
+
+
+# -- config ----------------------------------------------------------------------------------------
+
+
+class UserConfig(dg.Config):
+    """The acting user, by id or email."""
+
+    user: str = Field(description="The acting user's id or email")
+
+    @field_validator("user")
+    @classmethod
+    def _user_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("user: give the acting user's id or email")
+        return value.strip()
+
+
+class GenerateMockupsConfig(UserConfig):
+    """Haven Hub's generate-mockups request: 1-20 designs of the user, 1-5 scenes (or none for each
+    design's recommended scenes), enough credits for designs x scenes."""
+
+    asset_ids: list[str] = Field(description="1 to 20 approved design asset ids owned by the user")
+    scenes: list[str] = Field(default_factory=list, description="1 to 5 scene keys; empty for each design's recommended scenes")
+    skip_approval: bool = Field(default=False, description="Approve the mockups at once instead of queueing them")
+    regenerate: bool = Field(default=False, description="Render again (and charge) even where a mockup exists")
+
+    @field_validator("asset_ids")
+    @classmethod
+    def _asset_count(cls, value: list[str]) -> list[str]:
+        ids = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+        if not 1 <= len(ids) <= MAX_ASSETS_PER_REQUEST:
+            raise ValueError(f"asset_ids: give 1 to {MAX_ASSETS_PER_REQUEST} design asset ids, got {len(ids)}")
+        return ids
+
+    @field_validator("scenes")
+    @classmethod
+    def _scene_count(cls, value: list[str]) -> list[str]:
+        scenes = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+        if len(scenes) > MAX_SCENES_PER_REQUEST:
+            raise ValueError(f"scenes: give 1 to {MAX_SCENES_PER_REQUEST} scene keys, got {len(scenes)}")
+        bad = [s for s in scenes if not _KEY.match(s)]
+        if bad:
+            raise ValueError(f"scenes: not a scene key: {bad[0]!r}")
+        return scenes
+
+
+class ProductConfig(UserConfig):
+    """One product of the user."""
+
+    product_id: str = Field(description="The product's id")
+
+    @field_validator("product_id")
+    @classmethod
+    def _product_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("product_id: give the product's id")
+        return value.strip()
+
+
+class RetireConfig(ProductConfig):
+    """Retire a product, with the reason."""
+
+    reason: str = Field(description="underperformer, manual or seasonal")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_known(cls, value: str) -> str:
+        if value not in RETIRE_REASONS:
+            raise ValueError(f"reason: must be one of {', '.join(RETIRE_REASONS)}, got {value!r}")
+        return value
+
+
+class RetryConfig(dg.Config):
+    """How many due retry entries one run takes."""
+
+    limit: int = Field(default=50, description="At most this many entries per run (1 to 500)")
+
+    @field_validator("limit")
+    @classmethod
+    def _limit_range(cls, value: int) -> int:
+        if not 1 <= value <= 500:
+            raise ValueError(f"limit: must be 1 to 500, got {value}")
+        return value
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def acting_user(haven: HavenResource, ref: str) -> str:
+    """The id of the user named by id or email; a Failure naming ``user`` when unknown."""
+    try:
+        with haven.ctx.engine.connect() as conn:
+            return resolve_user(conn, ref)["id"]
+    except (NotFound, ValidationError) as exc:
+        raise dg.Failure(description=f"user: {exc}") from None
+
+
+def record_designs(context: dg.OpExecutionContext, asset: dg.AssetsDefinition, rows_by_design: dict[str, dict]) -> None:
+    """Log one materialisation of ``asset`` per design partition (adding partitions not yet known)."""
+    if not rows_by_design:
+        return
+    known = set(context.instance.get_dynamic_partitions(DESIGNS_PARTITION))
+    new = [k for k in rows_by_design if k not in known]
+    if new:
+        context.instance.add_dynamic_partitions(DESIGNS_PARTITION, new)
+    for asset_id, metadata in rows_by_design.items():
+        context.log_event(dg.AssetMaterialization(asset_key=asset.key, partition=asset_id, metadata=metadata))
+
+
+def _by_design(report: dict[str, object]) -> dict[str, dict]:
+    """Split a render report into per-design render metadata (designs with renders only)."""
+    out: dict[str, dict] = {}
+    outcomes = report["outcomes"]
+    for asset_id in dict.fromkeys(o.asset_id for o in outcomes):  # type: ignore[attr-defined]
+        mine = [o for o in outcomes if o.asset_id == asset_id]  # type: ignore[attr-defined]
+        if all(o.status == "skipped" for o in mine):
+            continue
+        out[asset_id] = render_metadata({"outcomes": mine, "refused": {}, "usage": report["usage"]})
+    return out
+
+
+# -- generate mockups ------------------------------------------------------------------------------------
+
+
+@dg.op(pool=RENDER_POOL)
+def generate_mockups(
+    context: dg.OpExecutionContext, config: GenerateMockupsConfig, haven: HavenResource, budget: CreditBudgetResource
+) -> dict:
+    """Render the requested designs x scenes for the user, after checking ownership and credits."""
+    ctx = haven.ctx
+    user_id = acting_user(haven, config.user)
+    for asset_id in config.asset_ids:
+        try:
+            owner = owner_of(ctx.engine, asset_id)
+        except NotFound:
+            owner = None
+        # Another user's design reads as absent, so the message never confirms it exists.
+        if owner != user_id:
+            raise dg.Failure(description=f"asset_ids: design {asset_id} not found for this user")
+    renders = sum(len(config.scenes) or len(scenes_for_design(ctx.engine, a)) for a in config.asset_ids)
+    try:
+        budget.check(user_id, renders * ctx.renderer.credits_per_render)
+    except BudgetExceeded as exc:
+        raise dg.Failure(description=f"asset_ids x scenes: {renders} render(s) need more credits than remain: {exc}") from None
+    report = render_designs(
+        haven, budget, config.asset_ids, context.log, scenes=config.scenes or None,
+        regenerate=config.regenerate, skip_approval=config.skip_approval,
+    )
+    record_designs(context, mockups, _by_design(report))
+    metadata = render_metadata(report)
+    context.add_output_metadata(metadata)
+    if report["refused"]:
+        raise dg.Failure(description="not rendered, nothing charged: " + "; ".join(report["refused"].values()), metadata=metadata)
+    return {"rendered": [o.asset_id for o in report["outcomes"]]}
+
+
+@dg.job(description="Render mockups of 1-20 of a user's designs in 1-5 scenes, within the credit budget.")
+def generate_mockups_job():
+    """Haven Hub's generate-mockups request as a launchpad job."""
+    generate_mockups()
+
+
+# -- publish and retire ----------------------------------------------------------------------------------------
+
+
+def _design_of(haven: HavenResource, user_id: str, product_id: str) -> str | None:
+    try:
+        with haven.ctx.engine.connect() as conn:
+            return ProductStore(conn, user_id).get(product_id)["asset_id"]
+    except NotFound:
+        raise dg.Failure(description=f"product_id: product {product_id} not found for this user") from None
+
+
+@dg.op
+def publish_product(context: dg.OpExecutionContext, config: ProductConfig, haven: HavenResource) -> None:
+    """Publish the product (upsert by its Shopify id; a re-run never creates a second product)."""
+    user_id = acting_user(haven, config.user)
+    asset_id = _design_of(haven, user_id, config.product_id)
+    result = ProductService(haven.ctx).publish(user_id, config.product_id)
+    metadata = listing_metadata({"published": [{
+        "asset_id": asset_id, "product_id": result.product_id, "handle": result.handle, "shopify_gid": result.shopify_gid,
+        "variants": result.variant_count, "admin_url": result.admin_url, "dry_run": result.dry_run,
+    }], "waiting": [], "failed": []})
+    if asset_id:
+        record_designs(context, shopify_listings, {asset_id: metadata})
+    context.add_output_metadata(metadata)
+
+
+@dg.job(description="Publish one product to Shopify (recorded only, in dry run).")
+def publish_product_job():
+    """Publish a product from the launchpad."""
+    publish_product()
+
+
+@dg.op
+def retire_product(context: dg.OpExecutionContext, config: RetireConfig, haven: HavenResource) -> None:
+    """Retire the product with the reason and archive it on Shopify (the source left it live)."""
+    user_id = acting_user(haven, config.user)
+    asset_id = _design_of(haven, user_id, config.product_id)
+    result = ProductService(haven.ctx).retire(user_id, config.product_id, config.reason)
+    metadata = {"retired": dg.MetadataValue.text(result.product_id), "reason": dg.MetadataValue.text(config.reason),
+                "dry_run": dg.MetadataValue.bool(result.dry_run)}
+    if asset_id:
+        record_designs(context, shopify_listings, {asset_id: metadata})
+    context.add_output_metadata(metadata)
+
+
+@dg.job(description="Retire one product (underperformer, manual or seasonal) and archive it on Shopify.")
+def retire_product_job():
+    """Retire a product from the launchpad."""
+    retire_product()
+
+
+# -- nightly ---------------------------------------------------------------------------------------------------------
+
+
+def all_approved_designs(haven: HavenResource) -> list[str]:
+    """Every approved design's id, in approval order (paged through the design service)."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        rows, cursor = approved_designs_page(haven.ctx.engine, cursor, PAGE_SIZE)
+        ids.extend(r["asset_id"] for r in rows)
+        if len(rows) < PAGE_SIZE:
+            return ids
+
+
+@dg.op(pool=RENDER_POOL)
+def render_pending(context: dg.OpExecutionContext, haven: HavenResource, budget: CreditBudgetResource) -> list[str]:
+    """Render every approved design's missing mockups (designs over budget are left for later)."""
+    designs = all_approved_designs(haven)
+    report = render_designs(haven, budget, designs, context.log)
+    record_designs(context, mockups, _by_design(report))
+    context.add_output_metadata({**render_metadata(report), "designs_considered": len(designs)})
+    return [d for d in designs if d not in report["refused"]]
+
+
+@dg.op
+def build_pending_products(context: dg.OpExecutionContext, haven: HavenResource, designs: list[str]) -> list[str]:
+    """Build or update the product of each design whose mockups are approved."""
+    report = build_products(haven, designs, context.log)
+    record_designs(context, products, {r["asset_id"]: {"product_id": r["product_id"], "status": r["status"],
+                                                       "variants": r["variants"]} for r in report["built"]})
+    context.add_output_metadata(product_metadata(report))
+    return [r["asset_id"] for r in report["built"]]
+
+
+@dg.op
+def publish_approved(context: dg.OpExecutionContext, haven: HavenResource, designs: list[str]) -> list[str]:
+    """Publish the products built tonight that may be published (approved, or autopilot)."""
+    report = publish_designs(haven, designs, context.log)
+    record_designs(context, shopify_listings, {r["asset_id"]: {"handle": r["handle"], "dry_run": r["dry_run"],
+                                                               "variants": r["variants"]} for r in report["published"]})
+    context.add_output_metadata(listing_metadata(report))
+    return designs
+
+
+@dg.op
+def reconcile_shopify(context: dg.OpExecutionContext, haven: HavenResource, designs: list[str]) -> None:
+    """Compare each user's products with Shopify and fix drift."""
+    owners, _ = designs_by_owner(haven.ctx.engine, designs)
+    service = ProductService(haven.ctx)
+    checked = drifted = missing = fixed = 0
+    for user_id in owners:
+        report = service.reconcile(user_id, fix=True)
+        checked += report.checked
+        drifted += len(report.drifted)
+        missing += len(report.missing_on_shopify)
+        fixed += report.fixed
+    context.add_output_metadata({"checked": checked, "drifted": drifted, "missing_on_shopify": missing, "fixed": fixed})
+
+
+@dg.op
+def sweep_reservations(context: dg.OpExecutionContext, haven: HavenResource) -> None:
+    """Refund reservations left open by crashed runs (older than an hour)."""
+    refunded = haven.ctx.ledger.sweep(STALE_RESERVATION_AGE, now=datetime.now(UTC))
+    context.add_output_metadata({"reservations_refunded": len(refunded)})
+
+
+@dg.job(description="Nightly: render pending mockups, build and publish products, reconcile with Shopify, sweep stale reservations.")
+def nightly_catalog_job():
+    """The nightly catalogue run (see nightly_catalog_schedule)."""
+    built = build_pending_products(render_pending())
+    reconcile_shopify(publish_approved(built))
+    sweep_reservations()
+
+
+# -- retries ---------------------------------------------------------------------------------------------------------
+
+
+@dg.op(pool=RENDER_POOL)
+def retry_due(context: dg.OpExecutionContext, config: RetryConfig, haven: HavenResource) -> None:
+    """Retry due entries of the retry queue; entries past their attempts are marked dead."""
+    summary = run_due_retries(haven.ctx, datetime.now(UTC), config.limit)
+    context.add_output_metadata({"retried": summary.retried, "succeeded": summary.succeeded,
+                                 "failed": summary.failed, "dead": summary.dead})
+
+
+@dg.job(description="Retry the due entries of the retry queue, with backoff, up to each entry's limit.")
+def retry_queue_job():
+    """Run by retry_queue_sensor when entries are due."""
+    retry_due()
+
+
+# -- asset jobs ---------------------------------------------------------------------------------------------------------
+
+DESIGN_GRAPH = [approved_design_assets, mockups, products, shopify_listings]
+
+demo_pipeline_job = dg.define_asset_job(
+    "demo_pipeline_job",
+    selection=dg.AssetSelection.assets(*DESIGN_GRAPH),
+    partitions_def=design_partitions,
+    description="The design graph (designs, mockups, products, listings) for a range of design partitions.",
+)
+design_catalogue_job = dg.define_asset_job(
+    "design_catalogue_job",
+    selection=dg.AssetSelection.assets(products, shopify_listings),
+    partitions_def=design_partitions,
+    description="Build and publish one design's product (requested after an approval decision).",
+)
+credit_report_job = dg.define_asset_job(
+    "credit_report_job",
+    selection=dg.AssetSelection.assets(*ANALYST_TABLES),
+    description="Rebuild the analyst tables (credit usage by month and scene, render outcomes).",
+)
+
+JOBS = [
+    generate_mockups_job,
+    publish_product_job,
+    retire_product_job,
+    nightly_catalog_job,
+    retry_queue_job,
+    demo_pipeline_job,
+    design_catalogue_job,
+    credit_report_job,
+]

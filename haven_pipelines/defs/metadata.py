@@ -1,0 +1,57 @@
+"""Metadata helpers shared by assets, checks and jobs: the shapes the Dagster UI shows well.
+
+Secrets never reach metadata: only ids, counts, statuses, storage URLs and error messages (the
+services already strip credentials from their errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import dagster as dg
+
+# Tables in metadata are for reading at a glance; the full data is in the database.
+MAX_TABLE_ROWS = 50
+
+
+def preview_markdown(url: str | None, caption: str = "preview") -> dg.MetadataValue:
+    """A markdown image of ``url`` (renders in the UI for http(s) URLs; a link otherwise)."""
+    if not url:
+        return dg.MetadataValue.md("_no image rendered in this run_")
+    if url.startswith(("http://", "https://")):
+        return dg.MetadataValue.md(f"![{caption}]({url})\n\n[{url}]({url})")
+    return dg.MetadataValue.md(f"[{caption}]({url})")
+
+
+def link(url: str | None) -> dg.MetadataValue | None:
+    """A URL metadata value, or a path value for local files; None when there is no URL."""
+    if not url:
+        return None
+    if url.startswith("file://"):
+        return dg.MetadataValue.path(url.removeprefix("file://"))
+    return dg.MetadataValue.url(url)
+
+
+def table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> dg.MetadataValue:
+    """A metadata table of the first :data:`MAX_TABLE_ROWS` rows (values shown as text)."""
+    schema = dg.TableSchema(columns=[dg.TableColumn(name=c, type="string") for c in columns])
+    records = [
+        dg.TableRecord({c: "" if row.get(c) is None else str(row.get(c)) for c in columns})
+        for row in rows[:MAX_TABLE_ROWS]
+    ]
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def without_none(values: Mapping[str, object]) -> dict[str, object]:
+    """The mapping without None values (Dagster rejects None metadata)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def examples(items: Iterable[object], limit: int = 5) -> list[object]:
+    """The first few items, for "examples" metadata in checks and failures."""
+    out = []
+    for item in items:
+        if len(out) >= limit:
+            break
+        out.append(item)
+    return out

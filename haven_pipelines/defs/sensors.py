@@ -1,0 +1,137 @@
+"""Sensors: newly approved designs, approval decisions, and the retry queue.
+
+Each keeps a cursor in Dagster (the last row it handled), so a tick reads only what is new, and
+gives every run request a key derived from what it covers: a repeated tick, or a cursor reset,
+never launches the same work twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from haven_pipelines.db.stores.approvals import decided_since
+from haven_pipelines.db.stores.retries import due_retries
+from haven_pipelines.defs.jobs import design_catalogue_job, generate_mockups_job, retry_queue_job
+from haven_pipelines.defs.partitions import DESIGNS_PARTITION
+from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
+from haven_pipelines.domain.errors import BudgetExceeded
+from haven_pipelines.services.approvals import apply_decision
+from haven_pipelines.services.designs import approved_designs_page, decode_cursor, encode_cursor, scenes_for_design
+from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST, RenderService, RenderTask
+
+# Designs read per tick; at most 20 go into one run (Haven Hub's request limit), so a tick asks
+# for at most 5 runs per user and a burst of approvals drains over a few ticks.
+DESIGNS_PER_TICK = 100
+DECISIONS_PER_TICK = 100
+RETRIES_PER_RUN = 50
+
+
+def stable_key(prefix: str, parts: Sequence[str]) -> str:
+    """A run key naming ``prefix`` and a digest of ``parts`` (same parts, same key)."""
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+    return f"{prefix}:{digest}"
+
+
+def _design_id(row: dict) -> str:
+    return row.get("asset_id") or row["id"]
+
+
+@dg.sensor(job=generate_mockups_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def approved_designs_sensor(
+    context: dg.SensorEvaluationContext, haven: HavenResource, budget: CreditBudgetResource
+) -> dg.SensorResult | dg.SkipReason:
+    """Finds newly approved designs, adds their partitions, and requests mockup runs (up to 20
+    designs per run, each in the scenes its collection recommends).
+
+    A user whose remaining annual credits cannot cover their new designs gets no run; the tick says
+    so, and the nightly job renders those designs once credits allow.
+    """
+    ctx = haven.ctx
+    rows, next_cursor = approved_designs_page(ctx.engine, context.cursor, DESIGNS_PER_TICK)
+    if not rows:
+        return dg.SkipReason("no newly approved designs")
+    known = set(context.instance.get_dynamic_partitions(DESIGNS_PARTITION))
+    new_keys = [k for k in dict.fromkeys(_design_id(r) for r in rows) if k not in known]
+    by_user: dict[str, list[str]] = {}
+    for row in rows:
+        by_user.setdefault(row["user_id"], []).append(_design_id(row))
+    service = RenderService(ctx)
+    run_requests: list[dg.RunRequest] = []
+    skipped: list[str] = []
+    for user_id, asset_ids in by_user.items():
+        tasks = [RenderTask(a, s) for a in asset_ids for s in scenes_for_design(ctx.engine, a)]
+        to_render, _done = service.plan(user_id, tasks)
+        try:
+            budget.check(user_id, len(to_render) * ctx.renderer.credits_per_render)
+        except BudgetExceeded as exc:
+            skipped.append(f"user {user_id}: {len(asset_ids)} design(s) not requested: {exc}")
+            continue
+        for i in range(0, len(asset_ids), MAX_ASSETS_PER_REQUEST):
+            chunk = asset_ids[i : i + MAX_ASSETS_PER_REQUEST]
+            run_requests.append(dg.RunRequest(
+                run_key=stable_key("approved-designs", [user_id, *sorted(chunk)]),
+                run_config={"ops": {"generate_mockups": {"config": {"user": user_id, "asset_ids": chunk}}}},
+                tags={"haven/user": user_id, "haven/trigger": "approved_designs_sensor"},
+            ))
+    for line in skipped:
+        context.log.warning(line)
+    partitions = [dg.AddDynamicPartitionsRequest(DESIGNS_PARTITION, new_keys)] if new_keys else []
+    if not run_requests:
+        return dg.SensorResult(skip_reason="; ".join(skipped), cursor=next_cursor, dynamic_partitions_requests=partitions)
+    return dg.SensorResult(run_requests=run_requests, cursor=next_cursor, dynamic_partitions_requests=partitions)
+
+
+@dg.sensor(job=design_catalogue_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+def approval_decisions_sensor(context: dg.SensorEvaluationContext, haven: HavenResource) -> dg.SensorResult | dg.SkipReason:
+    """Acts on decided approval items: updates the mockup (approved or rejected) and, for an
+    approval, requests the design's product and listing run."""
+    engine = haven.ctx.engine
+    with engine.connect() as conn:
+        items = decided_since(conn, decode_cursor(context.cursor), DECISIONS_PER_TICK)
+    if not items:
+        return dg.SkipReason("no new approval decisions")
+    latest_item_by_design: dict[str, str] = {}
+    for item in items:
+        result = apply_decision(engine, item["id"])
+        if result.get("status") == "approved" and result.get("asset_id"):
+            latest_item_by_design[result["asset_id"]] = item["id"]
+    cursor = encode_cursor(items[-1]["decided_at"], items[-1]["id"])
+    if not latest_item_by_design:
+        return dg.SensorResult(skip_reason=f"{len(items)} decision(s) applied; none approved anything", cursor=cursor)
+    known = set(context.instance.get_dynamic_partitions(DESIGNS_PARTITION))
+    missing = [a for a in latest_item_by_design if a not in known]
+    return dg.SensorResult(
+        run_requests=[
+            # Keyed by the decision, so each approval asks for the design's catalogue run once.
+            dg.RunRequest(run_key=f"approval:{item_id}", partition_key=asset_id,
+                          tags={"haven/trigger": "approval_decisions_sensor"})
+            for asset_id, item_id in latest_item_by_design.items()
+        ],
+        cursor=cursor,
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(DESIGNS_PARTITION, missing)] if missing else [],
+    )
+
+
+@dg.sensor(job=retry_queue_job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
+def retry_queue_sensor(context: dg.SensorEvaluationContext, haven: HavenResource) -> dg.RunRequest | dg.SkipReason:
+    """Requests a retry run when entries of the retry queue are due (their backoff has passed).
+
+    The run key names the due entries and their attempt counts, so one set of due entries gets one
+    run; after the run the entries change (retried, rescheduled or dead) and a later tick may ask again.
+    """
+    with haven.ctx.engine.connect() as conn:
+        due = due_retries(conn, datetime.now(UTC), RETRIES_PER_RUN)
+    if not due:
+        return dg.SkipReason("no retries due")
+    return dg.RunRequest(
+        run_key=stable_key("retries", [f"{r['id']}:{r['attempts']}" for r in due]),
+        run_config={"ops": {"retry_due": {"config": {"limit": RETRIES_PER_RUN}}}},
+        tags={"haven/trigger": "retry_queue_sensor"},
+    )
+
+
+SENSORS = [approved_designs_sensor, approval_decisions_sensor, retry_queue_sensor]
