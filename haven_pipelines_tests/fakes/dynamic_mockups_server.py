@@ -169,7 +169,9 @@ class FakeDynamicMockups:
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-dynamic-mockups", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-dynamic-mockups", daemon=True
+        )
         self._thread.start()
         return self
 
