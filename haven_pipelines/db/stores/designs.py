@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.engine import Connection, RowMapping
 
 from haven_pipelines.db.stores.base import (
@@ -219,6 +219,12 @@ def approved_designs_page(
         The design asset rows as dicts, ``approved_at`` as an aware UTC datetime; the last row's
         ``(approved_at, id)`` is the next cursor.
     """
+    stmt = approved_designs_query(after_cursor, limit)
+    return [{**row, "approved_at": as_utc(row["approved_at"])} for row in conn.execute(stmt).mappings()]
+
+
+def approved_designs_query(after_cursor: tuple[datetime, str] | None, limit: int = 100) -> Select:
+    """The SELECT behind :func:`approved_designs_page` (exposed so that a test can EXPLAIN it)."""
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= SYSTEM_PAGE_MAX:
         raise ValidationError("limit", f"must be a whole number from 1 to {SYSTEM_PAGE_MAX}, got {limit!r}")
     stmt = select(assets).where(assets.c.approval_status == "approved", assets.c.approved_at.is_not(None))
@@ -229,5 +235,4 @@ def approved_designs_page(
             assets.c.approved_at >= stamp,
             or_(assets.c.approved_at > stamp, assets.c.id > last_id),
         )
-    stmt = stmt.order_by(assets.c.approved_at, assets.c.id).limit(limit)
-    return [{**row, "approved_at": as_utc(row["approved_at"])} for row in conn.execute(stmt).mappings()]
+    return stmt.order_by(assets.c.approved_at, assets.c.id).limit(limit)
