@@ -10,8 +10,6 @@
 | ``<table>_matches_model`` | each analyst table | ERROR |
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 

@@ -15,8 +15,6 @@ The op jobs record an ``AssetMaterialization`` per design partition they touch, 
 graph shows their work exactly as if the assets had run.
 """
 
-from __future__ import annotations
-
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +29,7 @@ from haven_pipelines.defs.assets.listings import listing_metadata, publish_desig
 from haven_pipelines.defs.assets.mockups import RENDER_POOL, mockups, render_designs, render_metadata
 from haven_pipelines.defs.assets.owners import designs_by_owner
 from haven_pipelines.defs.assets.products import build_products, product_metadata, products
-from haven_pipelines.defs.partitions import DESIGNS_PARTITION, design_partitions
+from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded, NotFound, ValidationError
 from haven_pipelines.services.designs import approved_designs_page, owner_of, scenes_for_design
@@ -356,13 +354,11 @@ DESIGN_GRAPH = [approved_design_assets, mockups, products, shopify_listings]
 demo_pipeline_job = dg.define_asset_job(
     "demo_pipeline_job",
     selection=dg.AssetSelection.assets(*DESIGN_GRAPH),
-    partitions_def=design_partitions,
     description="The design graph (designs, mockups, products, listings) for a range of design partitions.",
 )
 design_catalogue_job = dg.define_asset_job(
     "design_catalogue_job",
     selection=dg.AssetSelection.assets(products, shopify_listings),
-    partitions_def=design_partitions,
     description="Build and publish one design's product (requested after an approval decision).",
 )
 credit_report_job = dg.define_asset_job(

@@ -124,10 +124,11 @@ class HavenResource(dg.ConfigurableResource):
     """The services' ``AppContext`` (engine, blob store, ledger, renderer, Shopify), built once per
     run or sensor tick from the four resources it holds, and closed when the run ends."""
 
-    database: HavenDatabaseResource = HavenDatabaseResource()
-    renderer: RendererResource = RendererResource()
-    blob_store: BlobStoreResource = BlobStoreResource()
-    shopify: ShopifyResource = ShopifyResource()
+    # Dagster treats nested resources as required: give all four (definitions.build_resources does).
+    database: HavenDatabaseResource
+    renderer: RendererResource
+    blob_store: BlobStoreResource
+    shopify: ShopifyResource
 
     _ctx: AppContext | None = PrivateAttr(default=None)
 

@@ -5,8 +5,6 @@ gives every run request a key derived from what it covers: a repeated tick, or a
 never launches the same work twice.
 """
 
-from __future__ import annotations
-
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime

@@ -5,8 +5,6 @@ validates it against its pandera model first (a bad frame is never written), and
 metadata so that the UI plots the figures over time.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """``approved_design_assets``: the approved artwork, one partition per design."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from haven_pipelines.defs.assets.owners import designs_by_owner

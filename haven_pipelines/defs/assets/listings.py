@@ -1,7 +1,5 @@
 """``shopify_listings``: each design's product published to Shopify (or recorded in dry run)."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from haven_pipelines.defs.assets.approved_designs import GROUP

@@ -1,7 +1,5 @@
 """``mockups``: framed room mockups of each design, rendered under the credit budget."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 
 import dagster as dg

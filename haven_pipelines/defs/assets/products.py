@@ -1,7 +1,5 @@
 """``products``: a Shopify-ready product per design, built from the catalogue profile."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from haven_pipelines.defs.assets.approved_designs import GROUP
