@@ -134,7 +134,9 @@ _PG_RESERVE = text(
     """
 WITH settings AS (
     SELECT COALESCE((SELECT annual_mockup_budget FROM user_settings WHERE user_id = :user_id), :default_budget) AS budget,
-           COALESCE((SELECT monthly_mockup_soft_limit FROM user_settings WHERE user_id = :user_id), :default_soft) AS soft_limit
+           COALESCE((SELECT monthly_mockup_soft_limit FROM user_settings WHERE user_id = :user_id), :default_soft) AS soft_limit,
+           (SELECT COALESCE(SUM(credits), 0) FROM mockup_credit_usage
+             WHERE user_id = :user_id AND year = :year AND month = :month) AS month_seen
 ),
 existing AS (
     SELECT id FROM credit_reservations WHERE user_id = :user_id AND idempotency_key = :key
@@ -167,13 +169,16 @@ SELECT (SELECT id FROM existing) AS existing_id,
        (SELECT seq FROM booked) AS seq,
        b.used AS used_seen,
        b.ledger_seq AS seq_seen,
-       (SELECT COALESCE(SUM(credits), 0) FROM mockup_credit_usage
-         WHERE user_id = :user_id AND year = :year AND month = :month) AS month_seen,
-       s.budget, s.soft_limit,
+       s.budget, s.soft_limit, s.month_seen,
        EXISTS (SELECT 1 FROM users WHERE id = :user_id) AS user_exists
   FROM settings s
   LEFT JOIN credit_balances b ON b.user_id = :user_id AND b.year = :year
 """
+)
+
+_MONTH_UPTO = text(
+    "SELECT COALESCE(SUM(credits), 0) FROM mockup_credit_usage "
+    "WHERE user_id = :user_id AND year = :year AND month = :month AND seq <= :seq"
 )
 
 
@@ -311,13 +316,21 @@ class CreditLedger:
             try:
                 with self._autocommit.connect() as conn:
                     row = conn.execute(_PG_RESERVE, params).mappings().one()
+                    if row["used_after"] is not None:
+                        seq = int(row["seq"])
+                        if seq - 1 == row["seq_seen"]:
+                            # Nobody booked between our snapshot and our lock: the month is exact.
+                            month_used = int(row["month_seen"]) + params["credits"]
+                        else:
+                            # Others booked while we waited. Ours is committed; this read runs
+                            # outside the lock and counts exactly the rows up to ours.
+                            month_used = int(conn.execute(_MONTH_UPTO, dict(params, seq=seq)).scalar_one())
+                        return self._reserved(params, row, month_used)
             except IntegrityError:
                 # A concurrent call with the same key won the unique index; ours rolled back whole.
                 return self._replay(params)
             if row["existing_id"] is not None:
                 return self._replay(params)
-            if row["used_after"] is not None:
-                return self._reserved(params, row)
             if row["used_seen"] is None:
                 # No balance row for this year yet: create it and charge in one transaction, so
                 # that a refusal leaves nothing behind.
@@ -335,7 +348,8 @@ class CreditLedger:
                     if row["existing_id"] is not None:
                         return self._replay(params)
                     if row["used_after"] is not None:
-                        return self._reserved(params, row)
+                        month_used = self._month_sum(conn, params["user_id"], params["year"], params["month"])
+                        return self._reserved(params, row, month_used)
                     self._refuse(conn, params, int(row["budget"]))
             # Refused against a row version newer than our snapshot: read again, outside any lock.
             with self.engine.connect() as conn:
@@ -357,15 +371,8 @@ class CreditLedger:
             return
         raise BudgetExceeded(params["credits"], remaining, budget, params["year"])
 
-    def _reserved(self, params: dict, row: RowMapping) -> Reservation:
-        seq = int(row["seq"])
+    def _reserved(self, params: dict, row: RowMapping, month_used: int) -> Reservation:
         used_after = int(row["used_after"])
-        if seq - 1 == row["seq_seen"]:
-            # Nobody booked between our snapshot and our lock: the snapshot's month sum is exact.
-            month_used = int(row["month_seen"]) + params["credits"]
-        else:
-            with self.engine.connect() as conn:
-                month_used = self._month_sum(conn, params["user_id"], params["year"], params["month"], upto_seq=seq)
         usage = CreditUsage(
             year=params["year"],
             month=params["month"],
