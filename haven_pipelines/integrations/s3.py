@@ -62,6 +62,7 @@ class S3BlobStore(BlobStore):
         self.endpoint_url = endpoint_url
         self.public_url_base = public_url_base.rstrip("/") if public_url_base else None
         self.presign_seconds = presign_seconds
+        self._bucket_seen = False
         self._client = client or boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url, region_name=region, config=DEFAULT_CONFIG
         )
@@ -106,12 +107,24 @@ class S3BlobStore(BlobStore):
         """Whether the object exists (a HEAD request)."""
         try:
             self._client.head_object(Bucket=self.bucket, Key=key)
+            self._bucket_seen = True
             return True
         except (ClientError, BotoCoreError) as exc:
             err = self._fail("head", key, exc)
-            if isinstance(err, BlobNotFound):
-                return False
-            raise err from None
+            if not isinstance(err, BlobNotFound):
+                raise err from None
+        # A HEAD answers a bare 404 for a missing bucket too; a misconfigured bucket must be loud,
+        # not look like an empty one. Checked once per store.
+        if not self._bucket_seen:
+            try:
+                self._client.head_bucket(Bucket=self.bucket)
+            except (ClientError, BotoCoreError) as exc:
+                detail = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+                if str(detail) in _MISSING:
+                    detail = "NoSuchBucket"
+                raise BlobStoreError(f"S3 head of {key!r} in bucket {self.bucket!r} failed ({detail})") from None
+            self._bucket_seen = True
+        return False
 
     def delete(self, key: str) -> None:
         """Delete the object (S3 answers success for a missing key too)."""
