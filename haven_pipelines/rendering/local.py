@@ -1,0 +1,469 @@
+"""The local renderer: composites artwork into a framed print on a wall, with Pillow only.
+
+Work is split so that each render does as little as possible:
+
+* once per process, per (scene, width): draw the room, the frame's shadow, moulding and mat, and
+  the light, into one background image; keep the light over the opening as a small image
+  (:class:`SceneCache`, :class:`PreparedScene`);
+* once per batch, per artwork and target size: the resized artwork (``render_batch``);
+* per render: transform the artwork into the window's bounding box only (a paste when the window
+  is upright), multiply it by the light, paste it onto a per-thread copy of the background, draw
+  the mat's bevel, encode, and put the touched box of the canvas back.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw
+
+from haven_pipelines.domain.errors import HavenError, ValidationError
+from haven_pipelines.rendering import geometry
+from haven_pipelines.rendering.draw import Painter, scale_color
+from haven_pipelines.rendering.frame import FrameGeometry, draw_frame, frame_geometry, light_field, opening_shade, side_brightness
+from haven_pipelines.rendering.images import FORMATS, encode, load_artwork, normalise_format
+from haven_pipelines.rendering.room import draw_room
+from haven_pipelines.rendering.scenes import SceneConfig, get_scene
+
+MIN_WIDTH, MAX_WIDTH = 200, 6000
+BEVEL_WHITE = (250, 248, 243)
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """One finished mockup."""
+
+    data: bytes
+    content_type: str
+    ext: str
+    width: int
+    height: int
+    scene: str
+    renderer: str = "local"
+    elapsed_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One (artwork, scene) of a batch: the image, or the error that stopped it."""
+
+    artwork_index: int
+    scene: str
+    image: RenderedImage | None = None
+    error: HavenError | None = None
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Where one art window lands on the canvas, and what a render needs to fill it."""
+
+    target: tuple[int, int]
+    box: tuple[int, int, int, int]
+    coeffs: tuple[float, ...] | None
+    mask: Image.Image | None
+    light: Image.Image
+    bevel: tuple[tuple[tuple[int, int, int, int], tuple[int, int, int]], ...]
+    overlay: tuple[Image.Image, Image.Image, tuple[int, int]] | None
+
+
+@dataclass
+class PreparedScene:
+    """A scene drawn at one width: background, opening geometry and light, ready for renders."""
+
+    scene: SceneConfig
+    width: int
+    height: int
+    background: Image.Image
+    geo: FrameGeometry
+    scale: float
+    opening_box: tuple[int, int, int, int]
+    light: np.ndarray
+    _restore: Image.Image
+    _windows: dict[tuple, WindowPlan] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
+
+    @property
+    def upright(self) -> bool:
+        """True when the frame faces the camera square-on (renders paste instead of transforming)."""
+        return geometry.is_axis_aligned(self.scene.frame.quad, tolerance=0.01)
+
+    def window_plan(self, aspect: float | None) -> WindowPlan:
+        """The plan for an art window of ``aspect`` (width/height), or the full window for None."""
+        key = None if aspect is None else round(aspect, 3)
+        plan = self._windows.get(key)
+        if plan is None:
+            plan = self._plan(key)
+            with self._lock:
+                if len(self._windows) > 64:
+                    self._windows.clear()
+                self._windows[key] = plan
+        return plan
+
+    def _plan(self, aspect: float | None) -> WindowPlan:
+        fw, fh, m, s = self.geo.flat_w, self.geo.flat_h, self.scene.mat.width, self.scale
+        x0, y0, x1, y1 = m, m, fw - m, fh - m
+        if aspect is not None:
+            # Contain: the mat window is cut to the art's shape, so the mat shows more on one axis.
+            ww, wh = x1 - x0, y1 - y0
+            if ww / wh > aspect:
+                nw = wh * aspect
+                x0, x1 = x0 + (ww - nw) / 2, x0 + (ww + nw) / 2
+            else:
+                nh = ww / aspect
+                y0, y1 = y0 + (wh - nh) / 2, y0 + (wh + nh) / 2
+        quad = [(x * s, y * s) for x, y in self.geo.scene_points(geometry.rect(x0, y0, x1, y1))]
+        bevel_w = max(1.2, min(m * 0.05, 3.0)) if m > 0 else 0.0
+        if self.upright:
+            qx0, qy0 = round(quad[0][0]), round(quad[0][1])
+            qx1, qy1 = round(quad[2][0]), round(quad[2][1])
+            box = (qx0, qy0, qx1, qy1)
+            target = (max(1, qx1 - qx0), max(1, qy1 - qy0))
+            coeffs, mask = None, None
+        else:
+            box = geometry.bbox(quad)
+            bw, bh = box[2] - box[0], box[3] - box[1]
+            target = (max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s)))
+            local = [(x - box[0], y - box[1]) for x, y in quad]
+            to_art = geometry.homography(local, geometry.rect(0, 0, target[0], target[1]))
+            coeffs = geometry.pil_coefficients(to_art)
+            mask = _aa_polygon((bw, bh), [local])
+        ox0, oy0 = self.opening_box[:2]
+        light = self.light[box[1] - oy0 : box[3] - oy0, box[0] - ox0 : box[2] - ox0]
+        light_img = Image.fromarray(np.clip(light * 255 + 0.5, 0, 255).astype(np.uint8), "RGB")
+        bevel: list[tuple[tuple[int, int, int, int], tuple[int, int, int]]] = []
+        overlay = None
+        if bevel_w > 0:
+            outer = geometry.rect(x0 - bevel_w, y0 - bevel_w, x1 + bevel_w, y1 + bevel_w)
+            outer_px = [(x * s, y * s) for x, y in self.geo.scene_points(outer)]
+            # The bevel reaches a little into the window, over the art's anti-aliased edge, so no
+            # hairline of mat shows between the two.
+            e = 0.0 if self.upright else 0.8 / s
+            inner_px = [(x * s, y * s) for x, y in self.geo.scene_points(geometry.rect(x0 + e, y0 + e, x1 - e, y1 - e))]
+            cx = int(sum(p[0] for p in quad) / 4) - ox0
+            cy = int(sum(p[1] for p in quad) / 4) - oy0
+            lit = self.light[min(max(cy, 0), self.light.shape[0] - 1), min(max(cx, 0), self.light.shape[1] - 1)]
+            strips = []
+            for normal, (i, j) in (((0, 1), (0, 1)), ((-1, 0), (1, 2)), ((0, -1), (2, 3)), ((1, 0), (3, 0))):
+                # A bevel faces into the window: its normal is the opposite of the side's outward one.
+                b = side_brightness(normal, self.geo.light_dir, 0.7)
+                color = tuple(int(min(255, c * b * lc)) for c, lc in zip(BEVEL_WHITE, lit, strict=True))
+                strips.append(([outer_px[i], outer_px[j], inner_px[j], inner_px[i]], color))
+            if self.upright:
+                # Upright: four pixel-aligned rectangles, drawn directly at render time.
+                bx0, by0, bx1, by1 = box
+                bw_px = max(1, round(bevel_w * s))
+                rects = [(bx0 - bw_px, by0 - bw_px, bx1 + bw_px - 1, by0 - 1), (bx1, by0 - bw_px, bx1 + bw_px - 1, by1 + bw_px - 1),
+                         (bx0 - bw_px, by1, bx1 + bw_px - 1, by1 + bw_px - 1), (bx0 - bw_px, by0, bx0 - 1, by1 - 1)]
+                bevel = [(r, c) for r, (_, c) in zip(rects, strips, strict=True)]
+            else:
+                # In perspective: one anti-aliased patch, drawn once here and pasted per render.
+                ob = geometry.bbox(outer_px, pad=1)
+                size = (ob[2] - ob[0], ob[3] - ob[1])
+                patch = Image.new("RGB", size, BEVEL_WHITE)
+                alpha = Image.new("L", size, 0)
+                for polygon, color in strips:
+                    local_poly = [(x - ob[0], y - ob[1]) for x, y in polygon]
+                    piece = _aa_polygon(size, [local_poly])
+                    patch.paste(color, (0, 0), piece)
+                    alpha = ImageChops.lighter(alpha, piece)
+                overlay = (patch, alpha, (ob[0], ob[1]))
+        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay)
+
+    def canvas(self) -> Image.Image:
+        """This thread's working copy of the background (renders restore what they touch)."""
+        canvas = getattr(self._local, "canvas", None)
+        if canvas is None:
+            canvas = self.background.copy()
+            self._local.canvas = canvas
+        return canvas
+
+    def restore(self, canvas: Image.Image) -> None:
+        """Put the opening's box back as the background has it."""
+        canvas.paste(self._restore, self.opening_box[:2])
+
+
+def prepare_scene(scene: SceneConfig, width: int) -> PreparedScene:
+    """Draw ``scene`` at ``width`` pixels: the expensive, once-per-process part of rendering."""
+    scale = width / scene.width
+    height = round(scene.height * scale)
+    image = draw_room(scene.background, scene.width, scene.height, scale)
+    geo = frame_geometry(scene)
+    draw_frame(Painter(image, scale, seed=3), scene, geo)
+    field_ = light_field(scene, width, height)
+    outer = [(x * scale, y * scale) for x, y in geo.scene_points(geometry.rect(0, 0, geo.flat_w, geo.flat_h))]
+    ox0, oy0, ox1, oy1 = geometry.bbox(outer, pad=2)
+    ox0, oy0, ox1, oy1 = max(0, ox0), max(0, oy0), min(width, ox1), min(height, oy1)
+    field_[oy0:oy1, ox0:ox1] *= opening_shade(scene, geo, scale, (ox0, oy0, ox1, oy1))[:, :, None]
+    arr = np.asarray(image, dtype=np.float32) * field_
+    # Dither before rounding: smooth light on a plain wall would otherwise band in 8 bits.
+    arr += np.random.default_rng(1).uniform(-0.5, 0.5, arr.shape[:2]).astype(np.float32)[:, :, None]
+    background = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "RGB")
+    light = field_[oy0:oy1, ox0:ox1].copy()
+    restore = background.crop((ox0, oy0, ox1, oy1))
+    return PreparedScene(scene, width, height, background, geo, scale, (ox0, oy0, ox1, oy1), light, restore)
+
+
+class SceneCache:
+    """Prepared scenes by (scene fingerprint, width), least recently used dropped past ``maxsize``.
+
+    ``preparations`` counts how many times a scene was actually drawn, for tests and metrics.
+    """
+
+    def __init__(self, maxsize: int = 12):
+        self.maxsize = maxsize
+        self.preparations = 0
+        self._items: OrderedDict[tuple[str, str, int], PreparedScene] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple[str, str, int], threading.Lock] = {}
+
+    def get(self, scene: SceneConfig, width: int) -> PreparedScene:
+        """The prepared scene, drawing it on first use (one thread draws; others wait for it)."""
+        key = (scene.key, scene.fingerprint, width)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            prepared = prepare_scene(scene, width)
+            with self._lock:
+                self.preparations += 1
+                self._items[key] = prepared
+                while len(self._items) > self.maxsize:
+                    self._items.popitem(last=False)
+                self._key_locks.pop(key, None)
+            return prepared
+
+    def clear(self) -> None:
+        """Forget every prepared scene."""
+        with self._lock:
+            self._items.clear()
+
+
+DEFAULT_CACHE = SceneCache()
+"""The process-wide cache every :class:`LocalRenderer` shares unless given its own."""
+
+
+class _FitCache:
+    """Resized artworks for one batch, by (artwork, target size, fit)."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple, Image.Image] = {}
+        self._working: dict[int, Image.Image] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Image.Image | None:
+        return self._items.get(key)
+
+    def put(self, key: tuple, image: Image.Image) -> None:
+        with self._lock:
+            self._items[key] = image
+
+
+class LocalRenderer:
+    """Renders mockups on this machine: no account, no network, no credits.
+
+    Args:
+        width: output width in pixels (the height follows the scene's aspect).
+        fmt: JPEG, PNG or WEBP.
+        quality: JPEG/WebP quality.
+        cache: where prepared scenes live (default: shared by the whole process).
+    """
+
+    name = "local"
+
+    def __init__(self, width: int = 2400, fmt: str = "JPEG", quality: int = 88, cache: SceneCache | None = None):
+        self.width = _check_width(width)
+        self.fmt = normalise_format(fmt)
+        if not 1 <= quality <= 100:
+            raise ValidationError("quality", f"must be between 1 and 100, got {quality}")
+        self.quality = quality
+        self.cache = cache or DEFAULT_CACHE
+
+    def prepare(self, scene: str | SceneConfig, width: int | None = None) -> PreparedScene:
+        """The prepared scene (drawn once per process and width)."""
+        config = scene if isinstance(scene, SceneConfig) else get_scene(scene)
+        return self.cache.get(config, _check_width(width or self.width))
+
+    def render(self, artwork: bytes | Image.Image, scene: str | SceneConfig, *,
+               fmt: str | None = None, width: int | None = None) -> RenderedImage:
+        """One mockup of ``artwork`` in ``scene``.
+
+        Raises:
+            ImageError: the artwork is not a usable image.
+            UnknownScene, SceneConfigError: the scene is unknown or its config is malformed.
+        """
+        start = time.perf_counter()
+        config = scene if isinstance(scene, SceneConfig) else get_scene(scene)
+        image = _as_image(artwork)
+        return self._render(image, 0, config, fmt, width, None, start)
+
+    def render_batch(self, artworks: Sequence[bytes | Image.Image], scenes: Sequence[str | SceneConfig], *,
+                     workers: int | None = None, fmt: str | None = None, width: int | None = None) -> list[BatchItem]:
+        """Every artwork in every scene, artwork-major; a bad artwork or scene fails only its items.
+
+        Each artwork is decoded once and resized once per target size for the whole batch.
+        ``workers`` threads share the work (Pillow releases the GIL while it resizes and encodes);
+        default the machine's cores, at most 8.
+        """
+        workers = workers or min(8, os.cpu_count() or 1)
+        configs: list[SceneConfig | HavenError] = []
+        for s in scenes:
+            try:
+                configs.append(s if isinstance(s, SceneConfig) else get_scene(s))
+            except HavenError as exc:
+                configs.append(exc)
+        fits = _FitCache()
+
+        def run_artwork(index: int) -> list[BatchItem]:
+            try:
+                image = _as_image(artworks[index])
+            except HavenError as exc:
+                return [BatchItem(index, _scene_key(s), error=exc) for s in scenes]
+            items = []
+            for s, config in zip(scenes, configs, strict=True):
+                if isinstance(config, HavenError):
+                    items.append(BatchItem(index, _scene_key(s), error=config))
+                    continue
+                start = time.perf_counter()
+                try:
+                    rendered = self._render(image, index, config, fmt, width, fits, start)
+                except HavenError as exc:
+                    items.append(BatchItem(index, config.key, error=exc))
+                else:
+                    items.append(BatchItem(index, config.key, image=rendered))
+            return items
+
+        if workers <= 1 or len(artworks) <= 1:
+            groups = [run_artwork(i) for i in range(len(artworks))]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
+                groups = list(pool.map(run_artwork, range(len(artworks))))
+        return [item for group in groups for item in group]
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _render(self, image: Image.Image, index: int, config: SceneConfig, fmt: str | None,
+                width: int | None, fits: _FitCache | None, start: float) -> RenderedImage:
+        name = normalise_format(fmt) if fmt else self.fmt
+        prepared = self.cache.get(config, _check_width(width or self.width))
+        aspect = image.width / image.height if config.fit == "contain" else None
+        plan = prepared.window_plan(aspect)
+        fitted = _fitted(image, index, plan.target, config, fits)
+        piece = fitted if plan.coeffs is None else fitted.transform(
+            (plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]), Image.Transform.PERSPECTIVE,
+            plan.coeffs, Image.Resampling.BILINEAR,
+        )
+        piece = ImageChops.multiply(piece, plan.light)
+        canvas = prepared.canvas()
+        try:
+            canvas.paste(piece, plan.box[:2], plan.mask)
+            if plan.bevel:
+                draw = ImageDraw.Draw(canvas)
+                for rect, color in plan.bevel:
+                    draw.rectangle(rect, fill=color)
+            if plan.overlay is not None:
+                patch, alpha, origin = plan.overlay
+                canvas.paste(patch, origin, alpha)
+            data = encode(canvas, name, self.quality)
+        finally:
+            prepared.restore(canvas)
+        content_type, ext = FORMATS[name]
+        elapsed = (time.perf_counter() - start) * 1000
+        return RenderedImage(data, content_type, ext, prepared.width, prepared.height, config.key, "local", round(elapsed, 2))
+
+
+def _aa_polygon(size: tuple[int, int], polygons: list[list[tuple[float, float]]], ss: int = 4) -> Image.Image:
+    """An anti-aliased L mask of the polygons (drawn at ``ss`` times and box-reduced)."""
+    big = Image.new("L", (size[0] * ss, size[1] * ss), 0)
+    draw = ImageDraw.Draw(big)
+    for polygon in polygons:
+        draw.polygon([(x * ss, y * ss) for x, y in polygon], fill=255)
+    return big.reduce(ss)
+
+
+def _scene_key(scene: str | SceneConfig) -> str:
+    return scene.key if isinstance(scene, SceneConfig) else str(scene)
+
+
+def _check_width(width: int) -> int:
+    if not isinstance(width, int) or isinstance(width, bool) or not MIN_WIDTH <= width <= MAX_WIDTH:
+        raise ValidationError("width", f"must be an integer from {MIN_WIDTH} to {MAX_WIDTH}, got {width!r}")
+    return width
+
+
+def _as_image(artwork: bytes | Image.Image) -> Image.Image:
+    if isinstance(artwork, Image.Image):
+        if artwork.mode in ("RGB", "RGBA"):
+            return artwork
+        # An image handed over already decoded still goes through the same normalisation.
+        from haven_pipelines.rendering.images import _normalise
+
+        return _normalise(artwork)
+    return load_artwork(artwork)
+
+
+def _flat_rgb(image: Image.Image, paper: tuple[int, int, int]) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    base = Image.new("RGB", image.size, paper)
+    base.paste(image, mask=image.getchannel("A"))
+    return base
+
+
+def _fitted(image: Image.Image, index: int, target: tuple[int, int], config: SceneConfig,
+            fits: _FitCache | None) -> Image.Image:
+    """The artwork at exactly ``target`` pixels: scaled to fill (cover crops the overflow)."""
+    key = (index, target, config.fit, config.mat.color if image.mode == "RGBA" else None)
+    if fits is not None:
+        cached = fits.get(key)
+        if cached is not None:
+            return cached
+    tw, th = target
+    if config.fit == "cover":
+        ratio = max(tw / image.width, th / image.height)
+        cw, ch = tw / ratio, th / ratio
+        left, top = (image.width - cw) / 2, (image.height - ch) / 2
+        crop = (left, top, left + cw, top + ch)
+    else:
+        crop = (0, 0, image.width, image.height)
+    source = _working_copy(image, index, target, fits)
+    fx, fy = source.width / image.width, source.height / image.height
+    box = (crop[0] * fx, crop[1] * fy, crop[2] * fx, crop[3] * fy)
+    resized = source.resize(target, Image.Resampling.BICUBIC, box=box)
+    resized = _flat_rgb(resized, config.mat.color)
+    if fits is not None:
+        fits.put(key, resized)
+    return resized
+
+
+def _working_copy(image: Image.Image, index: int, target: tuple[int, int], fits: _FitCache | None) -> Image.Image:
+    """A box-reduced copy at least twice the target, shared across a batch's scenes.
+
+    A large artwork (print resolution) is reduced once by an integer factor, which is cheap and
+    exact; each scene's resize then starts from this copy instead of the full original.
+    """
+    factor = math.floor(min(image.width / (target[0] * 2), image.height / (target[1] * 2)))
+    if factor < 2:
+        return image
+    if fits is None:
+        return image.reduce(factor)
+    with fits._lock:
+        working = fits._working.get(index)
+    if working is None or image.width / working.width > factor:
+        working = image.reduce(factor)
+        with fits._lock:
+            fits._working[index] = working
+    return working
