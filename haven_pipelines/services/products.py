@@ -1,0 +1,449 @@
+"""Products: build from the catalogue profile, create on request, publish to Shopify, retire, reconcile.
+
+Haven Hub published through Shopify's legacy REST product API, one call per variant, and its retire
+left the product live on Shopify (a TODO). Here a product is published with one ``productSet`` call
+that upserts by the stored GID or the product's stable handle (so a retry after a timeout or a crash
+never creates a second product), and retiring archives it on Shopify.
+
+Shopify is live for a user with a connected shop (``haven shopify connect``), else a dry run that
+validates every mutation against the pinned schema and records it in ``shopify_outbox``.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+
+from haven_pipelines.db.stores.activity import ActivityStore
+from haven_pipelines.db.stores.approvals import ApprovalStore
+from haven_pipelines.db.stores.designs import DesignStore
+from haven_pipelines.db.stores.mockups import MockupStore
+from haven_pipelines.db.stores.pricing import PricingStore
+from haven_pipelines.db.stores.products import ProductDetail, ProductStore
+from haven_pipelines.db.stores.users import SettingsStore
+from haven_pipelines.db.tables import approval_items, new_id, shopify_outbox
+from haven_pipelines.domain.approval import auto_approve
+from haven_pipelines.domain.catalogue import (
+    DesignInfo,
+    ImageSpec,
+    MockupImage,
+    ProductSpec,
+    VariantSpec,
+    build_product_spec,
+)
+from haven_pipelines.domain.errors import Conflict, HavenError, NotFound, ValidationError
+from haven_pipelines.domain.product_request import ResolvedImage, build_request_spec, validate_product_request
+from haven_pipelines.domain.shopify_input import archive_input, product_set_identifier, product_set_input  # noqa: F401
+from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyUserErrors
+
+log = logging.getLogger(__name__)
+
+RETIRE_REASONS = ("underperformer", "manual", "seasonal")
+
+
+class PublishError(HavenError):
+    """Publishing failed; the product's ``sync_error`` holds the same message and it is ``pending``."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A product built (or rebuilt in place) for a design."""
+
+    product_id: str
+    created: bool
+    variant_count: int
+    image_count: int
+    status: str
+    approval_item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """Where a product now is on Shopify (or would be, in a dry run)."""
+
+    product_id: str
+    shopify_gid: str | None
+    handle: str | None
+    variant_count: int
+    admin_url: str | None
+    dry_run: bool
+    status: str
+    outbox_ids: tuple[int, ...] = ()
+
+
+@dataclass
+class ReconcileReport:
+    """Local products compared with Shopify: what differs, what is gone there, what was fixed."""
+
+    checked: int = 0
+    drifted: list[dict] = field(default_factory=list)
+    missing_on_shopify: list[dict] = field(default_factory=list)
+    fixed: int = 0
+    dry_run: bool = False
+
+
+class ProductService:
+    """The product use cases for one deployment (``ctx`` is an AppContext)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.engine = ctx.engine
+        self.profile = ctx.catalogue_profile
+
+    # -- building -------------------------------------------------------------------------------
+
+    def product_for_design(self, user_id: str, asset_id: str) -> ProductDetail | None:
+        """The product built for design ``asset_id``, or None."""
+        with self.engine.connect() as conn:
+            return ProductStore(conn, user_id).find_by_asset(asset_id)
+
+    def build_for_design(self, user_id: str, asset_id: str) -> BuildResult:
+        """Build the design's product from the catalogue profile, or rebuild the existing one in place.
+
+        The design must be approved. Images are the design and its approved mockups. In autopilot
+        (the ``products`` module, else the global mode) the product needs no review; otherwise it
+        joins the approval queue.
+        """
+        with self.engine.begin() as conn:
+            design = DesignStore(conn, user_id).get_design(asset_id)
+            if design["approval_status"] != "approved":
+                raise ValidationError("asset_id", f"design {asset_id} is not approved ({design['approval_status']})")
+            mockups = MockupStore(conn, user_id).approved_for_design(asset_id)
+            pricing = PricingStore(conn, user_id)
+            products = ProductStore(conn, user_id)
+            existing = products.find_by_asset(asset_id)
+            product_id = existing.id if existing else new_id()
+            spec = build_product_spec(
+                self.profile,
+                DesignInfo(asset_id=asset_id, file_url=design["file_url"], file_key=design["file_key"],
+                           quote_id=design["quote_id"], text=design["quote_text"], attribution=design["attribution"],
+                           collection=design["collection"], mood=design["mood"]),
+                [MockupImage(mockup_id=m["id"], scene=m["scene"], status=m["status"], file_url=m["file_url"],
+                             file_key=m["file_key"]) for m in mockups],
+                pricing.user_rows(), pricing.system_rows(), product_id,
+            )
+            if existing:
+                detail = products.replace_variants_and_images(
+                    product_id, spec.variants, spec.images, title=spec.title, description=spec.description_html,
+                    collection=spec.collection, tags=list(spec.tags),
+                )
+            else:
+                detail = products.create(
+                    title=spec.title, description=spec.description_html, collection=spec.collection,
+                    tags=list(spec.tags), handle=spec.handle, asset_id=asset_id, quote_id=design["quote_id"],
+                    variants=spec.variants, images=spec.images, status="draft", product_id=product_id,
+                )
+            approval_id = self._route(conn, user_id, detail)
+            ActivityStore(conn, user_id).log(
+                "product.rebuilt" if existing else "product.created", "product", product_id,
+                {"asset_id": asset_id, "variants": len(detail.variants), "images": len(detail.images)},
+            )
+        return BuildResult(product_id, existing is None, len(detail.variants), len(detail.images),
+                           detail["status"], approval_id)
+
+    def create(self, user_id: str, payload: dict) -> BuildResult:
+        """Create a product from Haven Hub's create request (validated; images only from the user's own
+        design assets and mockups, in the order given); publishes at once when the request says so."""
+        request = validate_product_request(payload)
+        product_id = new_id()
+        with self.engine.begin() as conn:
+            images = []
+            for i, ref in enumerate(request.images):
+                images.append(self._resolve_image(conn, user_id, ref, i))
+            pricing = PricingStore(conn, user_id)
+            spec = build_request_spec(self.profile, request, product_id=product_id, images=images,
+                                      pricing_user_rows=pricing.user_rows(), pricing_system_rows=pricing.system_rows())
+            detail = ProductStore(conn, user_id).create(
+                title=spec.title, description=spec.description_html, collection=spec.collection, tags=list(spec.tags),
+                handle=spec.handle, asset_id=None, quote_id=None, variants=spec.variants, images=spec.images,
+                status="draft", product_id=product_id,
+            )
+            ActivityStore(conn, user_id).log("product.created", "product", product_id,
+                                             {"variants": len(detail.variants), "images": len(detail.images), "manual": True})
+        if request.publish:
+            self.publish(user_id, product_id, require_approval=False)
+        return BuildResult(product_id, True, len(detail.variants), len(detail.images), detail["status"])
+
+    def _resolve_image(self, conn, user_id: str, ref, index: int) -> ResolvedImage:
+        field_name = f"images[{index}]"
+        try:
+            if ref.asset_id:
+                asset = DesignStore(conn, user_id).get_asset(ref.asset_id)
+                return ResolvedImage(source="asset", ref_id=asset["id"], src=asset["file_url"], key=asset["file_key"])
+            mockup = MockupStore(conn, user_id).get(ref.mockup_id)
+        except NotFound as exc:
+            raise ValidationError(field_name, str(exc)) from None
+        if not mockup["file_url"]:
+            raise ValidationError(field_name, f"mockup {mockup['id']} has no image yet ({mockup['status']})")
+        return ResolvedImage(source="mockup", ref_id=mockup["id"], src=mockup["file_url"], key=mockup["file_key"])
+
+    def _route(self, conn, user_id: str, detail: ProductDetail) -> str | None:
+        settings = SettingsStore(conn, user_id).get()
+        if auto_approve(settings["global_mode"], settings["module_overrides"], module="products"):
+            return None
+        item = ApprovalStore(conn, user_id).enqueue(
+            "product", detail.id,
+            {"title": detail["title"], "handle": detail["handle"], "variants": len(detail.variants),
+             "images": [i["src"] for i in detail.images], "assetId": detail["asset_id"]},
+            detail["collection"], reopen=True,
+        )
+        return item["id"]
+
+    def is_approved(self, user_id: str, product_id: str) -> bool:
+        """Whether the product may be published: autopilot for products, or its approval item approved."""
+        with self.engine.connect() as conn:
+            settings = SettingsStore(conn, user_id).get()
+            if auto_approve(settings["global_mode"], settings["module_overrides"], module="products"):
+                return True
+            status = conn.execute(
+                select(approval_items.c.status).where(approval_items.c.user_id == user_id,
+                                                      approval_items.c.type == "product",
+                                                      approval_items.c.reference_id == product_id)
+            ).scalar()
+        return status == "approved"
+
+    # -- Shopify --------------------------------------------------------------------------------
+
+    @contextmanager
+    def shopify(self, user_id: str, product_id: str | None = None) -> Iterator[tuple[object, list]]:
+        """The user's Shopify client (live when connected, else dry run) and the dry-run entries list."""
+        from haven_pipelines.integrations.shopify.client import ShopifyClient
+        from haven_pipelines.integrations.shopify.dry_run import DryRunShopifyClient
+
+        connection = self._connection(user_id)
+        mode = self.ctx.shopify_mode
+        if mode == "live" and connection is None:
+            raise ValidationError("shopify", "live mode needs a connected shop: run `haven shopify connect`")
+        entries: list = []
+        if connection is None or mode == "dry_run":
+            yield DryRunShopifyClient(recorder=entries.append), entries
+            return
+        shop, token, base_url = connection
+        client = ShopifyClient(shop, token, base_url=base_url or self.ctx.shopify_base_url)
+        try:
+            yield client, entries
+        finally:
+            client.close()
+
+    def _connection(self, user_id: str) -> tuple[str, str, str | None] | None:
+        from haven_pipelines.db.stores.integrations import IntegrationStore
+
+        with self.engine.connect() as conn:
+            store = IntegrationStore(conn, user_id)
+            row = store.get("shopify")
+            if row is None or row["status"] != "connected":
+                return None
+            return row["account"], store.credentials("shopify"), (row["settings"] or {}).get("base_url")
+
+    def _record(self, user_id: str, product_id: str, entries: list) -> tuple[int, ...]:
+        if not entries:
+            return ()
+        ids = []
+        with self.engine.begin() as conn:
+            for entry in entries:
+                result = conn.execute(insert(shopify_outbox).values(
+                    user_id=user_id, product_id=product_id, operation=entry.operation, document=entry.document,
+                    variables=entry.variables, mode="dry_run", created_at=entry.recorded_at,
+                ))
+                ids.append(result.inserted_primary_key[0])
+        return tuple(ids)
+
+    def publish(self, user_id: str, product_id: str, *, require_approval: bool = True) -> PublishResult:
+        """Publish (create or update) the product on Shopify with one ``productSet``.
+
+        Raises:
+            Conflict: the product is retired or archived, or not yet approved.
+            PublishError: Shopify refused or failed; ``sync_error`` says why and the product is pending.
+        """
+        with self.engine.connect() as conn:
+            detail = ProductStore(conn, user_id).get(product_id)
+            costs = _costs(PricingStore(conn, user_id))
+        if detail["status"] in ("retired", "archived"):
+            raise Conflict(f"product {product_id} is {detail['status']}; it cannot be published")
+        if require_approval and not self.is_approved(user_id, product_id):
+            raise Conflict(f"product {product_id} is waiting for approval")
+        spec = _spec_from_detail(detail, costs)
+        with self.shopify(user_id, product_id) as (client, entries):
+            dry_run = not hasattr(client, "endpoint")
+            try:
+                urls = [self._image_url(client, image) for image in spec.images]
+                variables = product_set_input(spec, image_urls=urls, status="ACTIVE")
+                identifier = product_set_identifier(detail["shopify_product_gid"], detail["handle"])
+                result = client.product_set(variables, identifier)
+            except (ShopifyError, HavenError) as exc:
+                message = _sync_message(exc)
+                self._record(user_id, product_id, entries)
+                with self.engine.begin() as conn:
+                    ProductStore(conn, user_id).set_sync_error(product_id, message)
+                    ActivityStore(conn, user_id).log("product.sync_failed", "product", product_id, {"error": message})
+                raise PublishError(f"publishing product {product_id} failed: {message}") from exc
+            outbox_ids = self._record(user_id, product_id, entries)
+        by_sku = {sku: vid for sku, vid in result.variant_ids_by_sku().items() if sku}
+        with self.engine.begin() as conn:
+            store = ProductStore(conn, user_id)
+            store.set_shopify(product_id, result.legacy_id(), result.id, result.handle,
+                              {s: v for s, v in by_sku.items() if s in {x.sku for x in spec.variants}})
+            store.set_status(product_id, "active")
+            ActivityStore(conn, user_id).log("product.published", "product", product_id,
+                                             {"gid": result.id, "dry_run": dry_run, "variants": len(result.variants)})
+        return PublishResult(product_id, result.id, result.handle, len(result.variants),
+                             self._admin_url(client, result.legacy_id(), dry_run), dry_run, "active", outbox_ids)
+
+    def _image_url(self, client, image: ImageSpec) -> str | None:
+        """A URL Shopify can fetch: the blob store's public URL, an https src, or a staged upload of the bytes."""
+        if image.key:
+            public = self.ctx.blob_store.public_url(image.key)
+            if public:
+                return public
+        if image.src and image.src.startswith("https://"):
+            return image.src
+        if not image.key:
+            return None
+        data = self.ctx.blob_store.get(image.key)
+        filename = image.key.rsplit("/", 1)[-1]
+        mime = mimetypes.guess_type(filename)[0] or "image/jpeg"
+        return client.staged_upload(filename, mime, data)
+
+    @staticmethod
+    def _admin_url(client, legacy_id: str, dry_run: bool) -> str | None:
+        if dry_run:
+            return None
+        return f"https://admin.shopify.com/store/{client.shop_domain.split('.')[0]}/products/{legacy_id}"
+
+    def retire(self, user_id: str, product_id: str, reason: str) -> PublishResult:
+        """Retire with a reason (underperformer, manual, seasonal) and archive the product on Shopify.
+
+        The local status changes only after Shopify archived it (or when it was never published).
+        """
+        if reason not in RETIRE_REASONS:
+            raise ValidationError("reason", f"must be one of {', '.join(RETIRE_REASONS)}, got {reason!r}")
+        with self.engine.connect() as conn:
+            detail = ProductStore(conn, user_id).get(product_id)
+        gid = detail["shopify_product_gid"]
+        outbox_ids: tuple[int, ...] = ()
+        dry_run = True
+        if gid:
+            with self.shopify(user_id, product_id) as (client, entries):
+                dry_run = not hasattr(client, "endpoint")
+                try:
+                    client.archive_product(gid)
+                except (ShopifyError, HavenError) as exc:
+                    message = _sync_message(exc)
+                    self._record(user_id, product_id, entries)
+                    with self.engine.begin() as conn:
+                        ProductStore(conn, user_id).set_sync_error(product_id, message)
+                    raise PublishError(f"archiving product {product_id} on Shopify failed: {message}") from exc
+                outbox_ids = self._record(user_id, product_id, entries)
+        with self.engine.begin() as conn:
+            store = ProductStore(conn, user_id)
+            store.set_status(product_id, "retired", retire_reason=reason)
+            ActivityStore(conn, user_id).log("product.retired", "product", product_id,
+                                             {"reason": reason, "archived_on_shopify": bool(gid), "dry_run": dry_run})
+        return PublishResult(product_id, gid, detail["shopify_handle"], len(detail.variants), None, dry_run,
+                             "retired", outbox_ids)
+
+    def reconcile(self, user_id: str, fix: bool = False) -> ReconcileReport:
+        """Compare the user's published products with Shopify (status, title, prices, SKUs).
+
+        A product deleted on Shopify is reported (and marked with a sync error), never silently
+        recreated. With ``fix``, drifted products are published again (archived ones archived again).
+        """
+        report = ReconcileReport()
+        details: list[ProductDetail] = []
+        with self.engine.connect() as conn:
+            store = ProductStore(conn, user_id)
+            while True:
+                page = store.list(limit=100, offset=len(details))
+                details += page.rows
+                if not page.rows or len(details) >= page.total:
+                    break
+        published = [d for d in details if d["shopify_product_gid"]]
+        to_fix: list[str] = []
+        with self.shopify(user_id) as (client, _entries):
+            if not hasattr(client, "endpoint"):
+                # A dry run has no shop to compare with: report nothing rather than "all deleted".
+                report.dry_run = True
+                return report
+            for detail in published:
+                report.checked += 1
+                remote = client.get_product(detail["shopify_product_gid"])
+                if remote is None:
+                    report.missing_on_shopify.append({"product_id": detail.id, "gid": detail["shopify_product_gid"]})
+                    with self.engine.begin() as conn:
+                        ProductStore(conn, user_id).set_sync_error(detail.id, "deleted on Shopify; publish again to recreate it")
+                    continue
+                diffs = _drift(detail, remote)
+                if diffs:
+                    report.drifted.append({"product_id": detail.id, "gid": remote.id, "differences": diffs})
+                    to_fix.append(detail.id)
+        if fix:
+            for product_id in to_fix:
+                try:
+                    self.publish(user_id, product_id, require_approval=False)
+                    report.fixed += 1
+                except (Conflict, PublishError) as exc:
+                    log.warning("reconcile could not fix %s: %s", product_id, exc)
+        return report
+
+
+def _costs(pricing: PricingStore) -> dict[str, Decimal]:
+    rows = {**pricing.system_rows(), **pricing.user_rows()}
+    return {size: row.cost for size, row in rows.items()}
+
+
+def _spec_from_detail(detail: ProductDetail, costs: dict[str, Decimal]) -> ProductSpec:
+    """The publishable spec of a stored product (stored rows are the truth; the catalogue only builds them)."""
+    product = detail.product
+    variants = tuple(
+        VariantSpec(
+            size=v["size"], frame_style=v["frame_style"], is_digital=bool(v["is_digital"]), title=v["title"],
+            price=Decimal(v["price"]), compare_at_price=None if v["compare_at_price"] is None else Decimal(v["compare_at_price"]),
+            sku=v["sku"], cost=Decimal("0.00") if v["is_digital"] else costs.get(v["size"]),
+            inventory_policy=v["inventory_policy"], requires_shipping=not v["is_digital"], position=v["position"],
+        )
+        for v in detail.variants
+    )
+    images = tuple(
+        ImageSpec(src=i["src"], key=i["file_key"], alt=i["alt"] or product["title"], source=i["source"] if i["source"] != "upload" else "asset",
+                  ref_id=i["mockup_id"] or i["asset_id"] or "", position=i["position"])
+        for i in detail.images
+    )
+    return ProductSpec(
+        product_id=product["id"], asset_id=product["asset_id"], quote_id=product["quote_id"], title=product["title"],
+        description_html=product["description"] or "", handle=product["handle"], collection=product["collection"],
+        tags=tuple(product["tags"] or ()), vendor=product["vendor"], product_type=product["product_type"],
+        status=product["status"], track_inventory=False, variants=variants, images=images,
+    )
+
+
+def _drift(detail: ProductDetail, remote) -> list[str]:
+    """What differs between the stored product and Shopify's copy."""
+    diffs = []
+    expected_status = "ARCHIVED" if detail["status"] in ("retired", "archived") else "ACTIVE"
+    if detail["status"] in ("active", "retired", "archived") and remote.status != expected_status:
+        diffs.append(f"status: local {expected_status}, Shopify {remote.status}")
+    if remote.title != detail["title"]:
+        diffs.append(f"title: local {detail['title']!r}, Shopify {remote.title!r}")
+    local = {v["sku"]: Decimal(v["price"]) for v in detail.variants}
+    remote_prices = {v.sku: v.price for v in remote.variants if v.sku}
+    for sku in sorted(set(local) - set(remote_prices)):
+        diffs.append(f"variant {sku}: missing on Shopify")
+    for sku in sorted(set(remote_prices) - set(local)):
+        diffs.append(f"variant {sku}: on Shopify only")
+    for sku in sorted(set(local) & set(remote_prices)):
+        if local[sku] != remote_prices[sku]:
+            diffs.append(f"variant {sku} price: local {local[sku]}, Shopify {remote_prices[sku]}")
+    return diffs
+
+
+def _sync_message(exc: Exception) -> str:
+    """The text stored in ``sync_error``: every user error of a refusal, else the error's message."""
+    if isinstance(exc, ShopifyUserErrors):
+        return "; ".join(str(e) for e in exc.user_errors) or str(exc)
+    return str(exc)

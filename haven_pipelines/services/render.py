@@ -1,0 +1,393 @@
+"""Render mockups: the use case behind the mockups asset, `haven render` and the retry queue.
+
+For one (design asset, scene): check that the design is the user's and approved; reserve the credits
+(zero for the local renderer, recorded all the same); mark the mockup generating; render; store the
+image and a thumbnail; mark the mockup completed; commit the reservation (which adds the credits to the
+mockup); route it (approved at once in autopilot or with skip-approval, else an approval item with
+Haven Hub's payload); log the activity. On any failure: refund, mark the mockup failed with the error,
+queue a retry, and go on with the next render.
+
+Where Haven Hub was wrong, this does better: its credit check reserved nothing (two batches could both
+pass and overspend); it never refunded a failed render; it counted regenerations as free; it rendered
+one image at a time with 2-second polling. Here the ledger reserves atomically, failures are refunded,
+regenerations are charged, and a batch fans out over a bounded pool (and the Dynamic Mockups batch
+endpoint).
+
+A re-run of a (design, scene) that already has a completed or approved mockup does nothing and charges
+nothing unless ``regenerate`` is asked for. A crash leaves an open reservation (the sweeper refunds it)
+and a mockup in ``generating``, which the next run renders again under the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from haven_pipelines.db.stores.activity import ActivityStore
+from haven_pipelines.db.stores.approvals import ApprovalStore
+from haven_pipelines.db.stores.designs import DesignStore
+from haven_pipelines.db.stores.mockups import MockupStore
+from haven_pipelines.db.stores.retries import RetryStore
+from haven_pipelines.db.stores.scenes import SceneStore
+from haven_pipelines.db.stores.users import SettingsStore
+from haven_pipelines.domain.approval import auto_approve
+from haven_pipelines.domain.credits import CreditUsage
+from haven_pipelines.domain.errors import BudgetExceeded, HavenError, NotFound, ValidationError
+from haven_pipelines.domain.keys import mockup_key, thumbnail_key
+from haven_pipelines.rendering.images import make_thumbnail
+from haven_pipelines.services.renderers import RenderedOutput, RendererExhausted, RenderFailure, RenderJob
+
+log = logging.getLogger(__name__)
+
+MAX_ASSETS_PER_REQUEST = 20
+MAX_SCENES_PER_REQUEST = 5
+DONE_STATUSES = ("completed", "approved")
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    """One (design asset, scene) to render."""
+
+    asset_id: str
+    scene: str
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """What happened to one task, shaped like Haven Hub's per-render result."""
+
+    asset_id: str
+    scene: str
+    status: str  # completed | approved | skipped | failed | refused
+    mockup_id: str | None = None
+    url: str | None = None
+    thumbnail_url: str | None = None
+    error: str | None = None
+    credits_used: int = 0
+    approval_item_id: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The source's JSON shape (``mockupId``, ``assetId``, ...)."""
+        return {
+            "mockupId": self.mockup_id,
+            "assetId": self.asset_id,
+            "scene": self.scene,
+            "status": self.status,
+            "url": self.url,
+            "thumbnailUrl": self.thumbnail_url,
+            "error": self.error,
+            "creditsUsed": self.credits_used,
+            "approvalItemId": self.approval_item_id,
+        }
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Per-render outcomes of a batch and its totals."""
+
+    outcomes: list[RenderOutcome]
+    usage: CreditUsage | None
+    elapsed_s: float
+    rendered: int = field(init=False)
+    skipped: int = field(init=False)
+    failed: int = field(init=False)
+    refused: int = field(init=False)
+    credits_charged: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        count = lambda *statuses: sum(o.status in statuses for o in self.outcomes)  # noqa: E731
+        object.__setattr__(self, "rendered", count("completed", "approved"))
+        object.__setattr__(self, "skipped", count("skipped"))
+        object.__setattr__(self, "failed", count("failed"))
+        object.__setattr__(self, "refused", count("refused"))
+        object.__setattr__(self, "credits_charged", sum(o.credits_used for o in self.outcomes))
+
+    def as_dict(self) -> dict[str, object]:
+        """Totals and per-render results, JSON-ready."""
+        return {
+            "rendered": self.rendered,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "refused": self.refused,
+            "creditsCharged": self.credits_charged,
+            "elapsedSeconds": round(self.elapsed_s, 3),
+            "usage": self.usage.as_dict() if self.usage else None,
+            "results": [o.as_dict() for o in self.outcomes],
+        }
+
+
+@dataclass
+class _Prepared:
+    """A task that passed its checks and holds a reservation and a ``generating`` mockup."""
+
+    task: RenderTask
+    user_id: str
+    mockup_id: str
+    reservation_id: str
+    credits: int
+    job: RenderJob
+    design: dict
+    regeneration: bool
+
+
+class RenderService:
+    """Renders batches of (design, scene) pairs for one user through the configured renderer."""
+
+    def __init__(self, ctx):
+        """``ctx`` is an :class:`~haven_pipelines.services.context.AppContext`."""
+        self.ctx = ctx
+        self.engine = ctx.engine
+        self.renderer = ctx.renderer
+        self.blob_store = ctx.blob_store
+        self.ledger = ctx.ledger
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    def validate(self, user_id: str, tasks: Sequence[RenderTask]) -> None:
+        """Refuse the whole batch before anything is written when any task names a design that is not
+        the user's, not approved, or an unknown scene. Raises NotFound or ValidationError."""
+        with self.engine.connect() as conn:
+            designs = DesignStore(conn, user_id)
+            scenes = SceneStore(conn, user_id)
+            seen_assets: dict[str, object] = {}
+            for i, task in enumerate(tasks):
+                if task.asset_id not in seen_assets:
+                    asset = designs.get_asset(task.asset_id)  # NotFound for someone else's design
+                    if asset["approval_status"] != "approved":
+                        raise ValidationError(f"tasks[{i}].asset_id", f"design {task.asset_id} is not approved ({asset['approval_status']})")
+                    seen_assets[task.asset_id] = asset
+                try:
+                    scenes.get(task.scene)
+                except NotFound:
+                    raise ValidationError(f"tasks[{i}].scene", f"unknown scene {task.scene!r}") from None
+
+    def plan(self, user_id: str, tasks: Iterable[RenderTask], *, regenerate: bool = False) -> tuple[list[RenderTask], list[RenderTask]]:
+        """Split tasks into (to render, already done). Done means a completed or approved mockup exists."""
+        to_render: list[RenderTask] = []
+        done: list[RenderTask] = []
+        with self.engine.connect() as conn:
+            mockups = MockupStore(conn, user_id)
+            for task in dict.fromkeys(tasks):  # de-duplicate, keep order
+                row = mockups.get_by_design_scene(task.asset_id, task.scene)
+                if row is not None and row["status"] in DONE_STATUSES and not regenerate:
+                    done.append(task)
+                else:
+                    to_render.append(task)
+        return to_render, done
+
+    # -- the batch --------------------------------------------------------------------------------
+
+    def render_batch(
+        self,
+        user_id: str,
+        tasks: Sequence[RenderTask],
+        *,
+        regenerate: bool = False,
+        skip_approval: bool = False,
+        workers: int | None = None,
+    ) -> BatchResult:
+        """Render ``tasks`` for ``user_id``; returns per-task outcomes and totals.
+
+        Bad input (someone else's design, an unapproved design, an unknown scene) raises before
+        anything is written. Each render that fails is refunded, marked failed and queued for retry;
+        a render refused by the budget is reported ``refused`` and charged nothing.
+        """
+        started = time.perf_counter()
+        tasks = list(dict.fromkeys(tasks))
+        self.validate(user_id, tasks)
+        to_render, done = self.plan(user_id, tasks, regenerate=regenerate)
+        outcomes: dict[RenderTask, RenderOutcome] = {}
+        with self.engine.connect() as conn:
+            mockups = MockupStore(conn, user_id)
+            for task in done:
+                row = mockups.get_by_design_scene(task.asset_id, task.scene)
+                outcomes[task] = RenderOutcome(task.asset_id, task.scene, "skipped", mockup_id=row["id"],
+                                               url=row["file_url"], thumbnail_url=row["thumbnail_url"],
+                                               error="already rendered")
+        workers = max(1, workers or self.renderer.max_workers)
+        chunk = max(1, getattr(self.renderer, "batch_size", 1))
+        chunks = [to_render[i : i + chunk] for i in range(0, len(to_render), chunk)]
+        stop = _StopFlag()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
+            for result in pool.map(lambda c: self._run_chunk(user_id, c, regenerate, skip_approval, stop), chunks):
+                outcomes.update(result)
+        ordered = [outcomes[t] for t in tasks]
+        usage = self.ledger.usage(user_id)
+        return BatchResult(outcomes=ordered, usage=usage, elapsed_s=time.perf_counter() - started)
+
+    def _run_chunk(self, user_id, chunk, regenerate, skip_approval, stop) -> dict[RenderTask, RenderOutcome]:
+        outcomes: dict[RenderTask, RenderOutcome] = {}
+        prepared: list[_Prepared] = []
+        for task in chunk:
+            if stop.reason:
+                outcomes[task] = RenderOutcome(task.asset_id, task.scene, "refused", error=stop.reason)
+                continue
+            try:
+                prepared.append(self._prepare(user_id, task, regenerate))
+            except BudgetExceeded as exc:
+                outcomes[task] = RenderOutcome(task.asset_id, task.scene, "refused", error=str(exc))
+            except HavenError as exc:
+                outcomes[task] = RenderOutcome(task.asset_id, task.scene, "failed", error=str(exc))
+        if not prepared:
+            return outcomes
+        try:
+            results = self.renderer.render_many([p.job for p in prepared])
+        except Exception as exc:  # the renderer itself broke: every job of the chunk failed alike
+            results = [exc if isinstance(exc, RenderFailure) else RenderFailure(f"renderer error: {exc.__class__.__name__}: {exc}")] * len(prepared)
+        for prep, result in zip(prepared, results, strict=True):
+            if isinstance(result, RendererExhausted):
+                stop.reason = stop.reason or f"renderer refused further work: {result}"
+            if isinstance(result, BaseException):
+                outcomes[prep.task] = self._fail(prep, str(result))
+                continue
+            try:
+                outcomes[prep.task] = self._finish(prep, result, skip_approval)
+            except Exception as exc:  # storage or database failed after the render: refund and record
+                outcomes[prep.task] = self._fail(prep, f"{exc.__class__.__name__}: {exc}")
+        return outcomes
+
+    # -- one render ------------------------------------------------------------------------------
+
+    def _prepare(self, user_id: str, task: RenderTask, regenerate: bool) -> _Prepared:
+        with self.engine.connect() as conn:
+            design = dict(DesignStore(conn, user_id).get_design(task.asset_id))
+            scene = SceneStore(conn, user_id).get(task.scene)
+            existing = MockupStore(conn, user_id).get_by_design_scene(task.asset_id, task.scene)
+        regeneration = existing is not None and existing["render_count"] > 0
+        artwork = self.blob_store.get(design["file_key"])
+        artwork_url = self.blob_store.public_url(design["file_key"])
+        if self.renderer.needs_public_artwork_url and not artwork_url:
+            raise RenderFailure(
+                f"{self.renderer.name} needs a public URL for design {task.asset_id}; "
+                "use S3 storage with HAVEN_S3_PUBLIC_URL_BASE or presigned URLs"
+            )
+        reservation = self._reserve(user_id, task, existing, regeneration)
+        scene_config = dict(scene.get("config") or {})
+        with self.engine.begin() as conn:
+            mockup = MockupStore(conn, user_id).start(
+                task.asset_id, task.scene, scene_config, self.renderer.name, design.get("quote_id")
+            )
+        job = RenderJob(
+            key=f"{task.asset_id}:{task.scene}",
+            artwork=artwork,
+            artwork_url=artwork_url,
+            scene_key=task.scene,
+            scene_config=scene_config,
+            dm_mockup_uuid=scene.get("dm_mockup_uuid"),
+            dm_smart_object_uuid=scene.get("dm_smart_object_uuid"),
+            label=f"{task.asset_id[:8]}-{task.scene}",
+        )
+        return _Prepared(task, user_id, mockup["id"], reservation.id, reservation.credits, job, design, regeneration)
+
+    def _reserve(self, user_id: str, task: RenderTask, existing, regeneration: bool):
+        """Reserve under a key stable across a crash and re-run of the same attempt.
+
+        The key names the design, scene and how many renders the mockup has had; a key whose earlier
+        reservation is already closed (a refunded failure) moves on to the next suffix.
+        """
+        generation = existing["render_count"] if existing is not None else 0
+        base = f"render:{task.asset_id}:{task.scene}:g{generation}"
+        operation = "regeneration" if regeneration else "generation"
+        for attempt in range(1, 1000):
+            key = base if attempt == 1 else f"{base}:a{attempt}"
+            reservation = self.ledger.reserve(
+                user_id, self.renderer.credits_per_render, idempotency_key=key, operation=operation,
+                renderer=self.renderer.name, scene=task.scene, purpose=f"mockup {task.asset_id} {task.scene}",
+            )
+            if reservation.status == "open":
+                return reservation
+        raise RenderFailure(f"too many render attempts for {task.asset_id} {task.scene}")
+
+    def _finish(self, prep: _Prepared, output: RenderedOutput, skip_approval: bool) -> RenderOutcome:
+        user_id, task = prep.user_id, prep.task
+        key = mockup_key(user_id, task.asset_id, task.scene, output.data, output.ext)
+        stored = self.blob_store.put(key, output.data, output.content_type)
+        thumb = self.blob_store.put(thumbnail_key(key), make_thumbnail(output.data).data, "image/jpeg")
+        with self.engine.begin() as conn:
+            MockupStore(conn, user_id).complete(
+                prep.mockup_id, stored.url, stored.key, thumb.url, thumb.key, output.render_id,
+                {**dict(output.metadata), "width": output.width, "height": output.height, "renderer": self.renderer.name},
+            )
+        self.ledger.commit(user_id, prep.reservation_id, prep.mockup_id)
+        with self.engine.begin() as conn:
+            settings = SettingsStore(conn, user_id).get()
+            approved = auto_approve(settings["global_mode"], settings["module_overrides"], skip_approval=skip_approval)
+            approval_id = None
+            if approved:
+                MockupStore(conn, user_id).set_status(prep.mockup_id, "approved")
+            else:
+                item = ApprovalStore(conn, user_id).enqueue(
+                    "mockup", prep.mockup_id, _approval_payload(prep, stored.url, thumb.url), prep.design.get("collection")
+                )
+                approval_id = item["id"]
+            ActivityStore(conn, user_id).log(
+                "mockup.regenerated" if prep.regeneration else "mockup.generated", "mockup", prep.mockup_id,
+                {"asset_id": task.asset_id, "scene": task.scene, "credits": prep.credits, "renderer": self.renderer.name,
+                 "approved": approved},
+            )
+        return RenderOutcome(
+            task.asset_id, task.scene, "approved" if approved else "completed", mockup_id=prep.mockup_id,
+            url=stored.url, thumbnail_url=thumb.url, credits_used=prep.credits, approval_item_id=approval_id,
+        )
+
+    def _fail(self, prep: _Prepared, error: str) -> RenderOutcome:
+        user_id, task = prep.user_id, prep.task
+        log.warning("render of %s/%s failed: %s", task.asset_id, task.scene, error)
+        self.ledger.refund(user_id, prep.reservation_id, f"render failed: {error}"[:500])
+        with self.engine.begin() as conn:
+            MockupStore(conn, user_id).fail(prep.mockup_id, error)
+            RetryStore(conn, user_id).enqueue(
+                "render_mockup", prep.mockup_id, {"asset_id": task.asset_id, "scene": task.scene}, error
+            )
+            ActivityStore(conn, user_id).log(
+                "mockup.failed", "mockup", prep.mockup_id, {"asset_id": task.asset_id, "scene": task.scene, "error": error}
+            )
+        return RenderOutcome(task.asset_id, task.scene, "failed", mockup_id=prep.mockup_id, error=error)
+
+
+class _StopFlag:
+    """Set once when the renderer refuses further work; later tasks are refused, not failed."""
+
+    reason: str | None = None
+
+
+def _approval_payload(prep: _Prepared, url: str, thumbnail_url: str) -> dict:
+    """Haven Hub's approval payload: url, thumbnail, scene, credits, design asset and quote."""
+    design = prep.design
+    return {
+        "mockupUrl": url,
+        "thumbnailUrl": thumbnail_url,
+        "scene": prep.task.scene,
+        "creditsUsed": prep.credits,
+        "assetId": prep.task.asset_id,
+        "quoteId": design.get("quote_id"),
+        "quoteText": design.get("quote_text") or design.get("text"),
+        "collection": design.get("collection"),
+    }
+
+
+def validate_request(asset_ids: Sequence[str], scenes: Sequence[str]) -> list[RenderTask]:
+    """Haven Hub's generate-mockups request limits: 1 to 20 design assets and 1 to 5 scenes."""
+    asset_ids = list(dict.fromkeys(a.strip() for a in asset_ids if a and a.strip()))
+    scenes = list(dict.fromkeys(s.strip() for s in scenes if s and s.strip()))
+    if not 1 <= len(asset_ids) <= MAX_ASSETS_PER_REQUEST:
+        raise ValidationError("asset_ids", f"give 1 to {MAX_ASSETS_PER_REQUEST} design assets, got {len(asset_ids)}")
+    if not 1 <= len(scenes) <= MAX_SCENES_PER_REQUEST:
+        raise ValidationError("scenes", f"give 1 to {MAX_SCENES_PER_REQUEST} scenes, got {len(scenes)}")
+    return [RenderTask(a, s) for a in asset_ids for s in scenes]
+
+
+def check_budget(ledger, user_id: str, renders: int, credits_per_render: int) -> CreditUsage:
+    """Refuse up front when ``renders`` cannot all fit the annual budget; returns the usage otherwise.
+
+    This is advice for a clear early message (the reservations themselves are what guarantee the
+    budget under concurrency).
+    """
+    usage = ledger.usage(user_id)
+    needed = renders * credits_per_render
+    if needed > usage.remaining_annual:
+        raise BudgetExceeded(needed, usage.remaining_annual, usage.annual_budget, usage.year)
+    return usage

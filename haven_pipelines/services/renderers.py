@@ -1,0 +1,180 @@
+"""The renderer seam of the render service: the local compositor or Dynamic Mockups, one protocol.
+
+    RenderFailure            one render failed; the batch goes on
+     └── RendererExhausted   the renderer cannot take more work (Dynamic Mockups out of credits):
+                             the batch stops and what is left is refused, not failed
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from haven_pipelines.domain.errors import HavenError
+
+
+class RenderFailure(HavenError):
+    """One render failed (bad artwork, a remote error, a bad export); the message says why."""
+
+
+class RendererExhausted(RenderFailure):
+    """The renderer refuses all further work (for example: the Dynamic Mockups account has no credits)."""
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One render to do: the artwork (bytes, and a URL a remote renderer can fetch) and the scene row."""
+
+    key: str
+    artwork: bytes
+    artwork_url: str | None
+    scene_key: str
+    scene_config: Mapping[str, Any]
+    dm_mockup_uuid: str | None = None
+    dm_smart_object_uuid: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedOutput:
+    """A finished render: encoded image bytes and what the renderer said about it."""
+
+    data: bytes
+    content_type: str
+    ext: str
+    width: int
+    height: int
+    render_id: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Renderer(Protocol):
+    """What the render service needs of a renderer."""
+
+    name: str
+    credits_per_render: int
+    needs_public_artwork_url: bool
+    max_workers: int
+
+    def render_many(self, jobs: Sequence[RenderJob]) -> list[RenderedOutput | RenderFailure]:
+        """Render every job; a failed job gives its RenderFailure in its place (never raises for one)."""
+        ...
+
+
+class LocalRendererAdapter:
+    """The local Pillow compositor behind the renderer protocol: free (0 credits), offline."""
+
+    name = "local"
+    credits_per_render = 0
+    needs_public_artwork_url = False
+    batch_size = 1
+
+    def __init__(self, *, width: int = 2400, fmt: str = "JPEG", workers: int | None = None):
+        from haven_pipelines.rendering.local import LocalRenderer
+
+        self._renderer = LocalRenderer(width=width, fmt=fmt)
+        # Pillow releases the GIL in its heavy loops, so threads use the cores.
+        self.max_workers = workers or max(1, os.cpu_count() or 1)
+
+    def render_many(self, jobs: Sequence[RenderJob]) -> list[RenderedOutput | RenderFailure]:
+        """Render each job; bad artwork or a bad scene config fails that job only."""
+        from haven_pipelines.rendering.scenes import get_scene
+
+        out: list[RenderedOutput | RenderFailure] = []
+        for job in jobs:
+            try:
+                scene = get_scene(job.scene_key, job.scene_config or None)
+                image = self._renderer.render(job.artwork, scene)
+            except HavenError as exc:
+                out.append(RenderFailure(str(exc)))
+                continue
+            out.append(RenderedOutput(
+                data=image.data, content_type=image.content_type, ext=image.ext, width=image.width,
+                height=image.height, render_id=None,
+                metadata={"elapsed_ms": round(image.elapsed_ms, 1), "scene": job.scene_key},
+            ))
+        return out
+
+
+class DynamicMockupsRenderer:
+    """Dynamic Mockups API v1 behind the renderer protocol: one credit a render, batched.
+
+    The artwork must be reachable by the API (a public or presigned URL); the export is downloaded
+    over https only, size-capped, and must decode as an image before it is stored.
+    """
+
+    name = "dynamic_mockups"
+    credits_per_render = 1
+    needs_public_artwork_url = True
+
+    def __init__(self, client, *, batch_size: int = 10, workers: int = 4, image_size: int = 2400,
+                 allow_insecure_downloads: bool = False):
+        self.client = client
+        self.batch_size = batch_size
+        self.max_workers = workers
+        self.image_size = image_size
+        self._allow_insecure = allow_insecure_downloads
+
+    def render_many(self, jobs: Sequence[RenderJob]) -> list[RenderedOutput | RenderFailure]:
+        """Render a chunk through the batch endpoint (one request), then download each export."""
+        from haven_pipelines.integrations.dynamic_mockups.errors import DynamicMockupsError, InsufficientCredits
+        from haven_pipelines.integrations.dynamic_mockups.models import RenderRequest
+
+        out: list[RenderedOutput | RenderFailure | None] = [None] * len(jobs)
+        requests, index = [], []
+        for i, job in enumerate(jobs):
+            if not job.dm_mockup_uuid or not job.dm_smart_object_uuid:
+                out[i] = RenderFailure(f"scene {job.scene_key!r} has no Dynamic Mockups template; run `haven scenes sync`")
+                continue
+            fit = str(job.scene_config.get("fit", "contain"))
+            requests.append(RenderRequest(job.dm_mockup_uuid, job.dm_smart_object_uuid, job.artwork_url or "",
+                                          fit if fit in ("contain", "cover", "stretch") else "contain", job.label))
+            index.append(i)
+        try:
+            outcomes = self.client.render_batch(requests, image_format="jpg", image_size=self.image_size) if requests else []
+        except InsufficientCredits as exc:
+            return [o or RendererExhausted(str(exc)) for o in out]
+        except DynamicMockupsError as exc:
+            # The batch as a whole failed: try each render alone so that one bad job fails alone.
+            outcomes = [self._single(r) for r in requests]
+            if all(isinstance(o, RendererExhausted) for o in outcomes):
+                return [o or RendererExhausted(str(exc)) for o in out]
+        for i, outcome in zip(index, outcomes, strict=True):
+            out[i] = self._finish(outcome)
+        return [o if o is not None else RenderFailure("no result") for o in out]
+
+    def _single(self, request):
+        from haven_pipelines.integrations.dynamic_mockups.errors import DynamicMockupsError, InsufficientCredits
+        from haven_pipelines.integrations.dynamic_mockups.models import RenderOutcome
+
+        try:
+            return RenderOutcome(request, result=self.client.render_request(request, image_format="jpg", image_size=self.image_size))
+        except InsufficientCredits as exc:
+            return RendererExhausted(str(exc))
+        except DynamicMockupsError as exc:
+            return RenderOutcome(request, error=exc)
+
+    def _finish(self, outcome) -> RenderedOutput | RenderFailure:
+        from haven_pipelines.integrations.dynamic_mockups.errors import DynamicMockupsError, InsufficientCredits
+        from haven_pipelines.rendering.images import load_artwork
+
+        if isinstance(outcome, RenderFailure):
+            return outcome
+        if not outcome.ok:
+            if isinstance(outcome.error, InsufficientCredits):
+                return RendererExhausted(str(outcome.error))
+            return RenderFailure(str(outcome.error))
+        result = outcome.result
+        try:
+            data = self.client.download(result.export_path, allow_insecure_for_tests=self._allow_insecure)
+            image = load_artwork(data)  # must decode as an image (and not be a bomb) before we keep it
+        except (DynamicMockupsError, HavenError) as exc:
+            return RenderFailure(f"export download failed: {exc}")
+        fmt = (image.format or "JPEG").upper() if hasattr(image, "format") else "JPEG"
+        ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(fmt, "jpg")
+        return RenderedOutput(
+            data=data, content_type=f"image/{'jpeg' if ext == 'jpg' else ext}", ext=ext, width=image.width,
+            height=image.height, render_id=result.render_id, metadata=dict(result.metadata),
+        )
