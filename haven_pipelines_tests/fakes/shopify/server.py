@@ -28,12 +28,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
+    GraphQLSchema,
     GraphQLError,
     OperationType,
     execute,
@@ -110,6 +113,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, delayed ACKs add ~40 ms a call.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
@@ -413,11 +418,10 @@ class FakeShopify:
 
     def _run(self, query: str, variables: dict[str, Any], operation_name: str | None) -> tuple[int, dict[str, Any], dict[str, str], Fault | None]:
         """Run one GraphQL request; returns HTTP status, body, headers and the fault taken."""
-        try:
-            document = parse(query)
-        except GraphQLError as err:
+        document, errors = _parse_and_validate(self.schema, query)
+        if document is None:
             self._count(CallRecord((), operation_name, copy.deepcopy(variables), "invalid"), invalid=1)
-            return 200, {"errors": [err.formatted], "extensions": self._cost_extension(0, 0)}, {}, None
+            return 200, {"errors": [e.formatted for e in errors], "extensions": self._cost_extension(0, 0)}, {}, None
         operation = get_operation_ast(document, operation_name)
         roots = tuple(s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)) if operation else ()
         record = CallRecord(roots, operation_name, copy.deepcopy(variables), "ok")
@@ -432,7 +436,6 @@ class FakeShopify:
             # Closing while the answer is held back: give up without executing.
             return 503, {"errors": "Service Unavailable"}, {}, Fault.drop(None)
 
-        errors = validate(self.schema, document)
         if not errors and operation is None:
             errors = [GraphQLError("An operation name is required when a document holds several operations" if operation_name is None else f"No operation named '{operation_name}'")]
         coerced: Any = {}
@@ -481,6 +484,16 @@ class FakeShopify:
             payload["errors"] = [e.formatted for e in result.errors]
         payload["extensions"] = self._cost_extension(requested, actual)
         return 200, payload, {}, fault
+
+
+@lru_cache(maxsize=256)
+def _parse_and_validate(schema: GraphQLSchema, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    """Parse and validate a document once per distinct text: clients resend the same constants."""
+    try:
+        document = parse(query)
+    except GraphQLError as err:
+        return None, [err]
+    return document, list(validate(schema, document))
 
 
 def _multipart_file(content_type: str, body: bytes) -> bytes | None:
