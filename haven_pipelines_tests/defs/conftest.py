@@ -106,3 +106,29 @@ def instance() -> Iterator[dg.DagsterInstance]:
     """An ephemeral Dagster instance (in memory), disposed after the test."""
     with dg.DagsterInstance.ephemeral() as inst:
         yield inst
+
+
+class _PaidRenderer:
+    """The local renderer, charging one credit per render (as Dynamic Mockups does), so that the
+    budget gate can be tested offline."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.credits_per_render = 1
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+class PaidHavenResource(HavenResource):
+    """HavenResource whose renderer costs one credit per render."""
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        self.ctx.renderer = _PaidRenderer(self.ctx.renderer)
+
+
+def paid_haven(db: AppDb) -> PaidHavenResource:
+    """A paid-renderer HavenResource on ``db``."""
+    plain = db.haven()
+    return PaidHavenResource(database=plain.database, renderer=plain.renderer, blob_store=plain.blob_store, shopify=plain.shopify)
