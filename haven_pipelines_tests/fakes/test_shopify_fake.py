@@ -50,7 +50,15 @@ class FakeClock:
         return self.now
 
 
-def product_input(handle: str = "still-water", title: str = "Still Water", *, sizes=("8x10", "11x14"), frames=("Unframed", "Black"), price="24.99", files=()) -> dict[str, Any]:  # noqa: ANN001
+def product_input(
+    handle: str = "still-water",
+    title: str = "Still Water",
+    *,
+    sizes=("8x10", "11x14"),
+    frames=("Unframed", "Black"),
+    price="24.99",
+    files=(),
+) -> dict[str, Any]:  # noqa: ANN001
     """A realistic ProductSetInput: Size x Frame variants with SKUs, costs and images."""
     return {
         "title": title,
@@ -68,7 +76,11 @@ def product_input(handle: str = "still-water", title: str = "Still Water", *, si
                 "optionValues": [{"optionName": "Size", "name": s}, {"optionName": "Frame", "name": f}],
                 "price": price,
                 "inventoryPolicy": "CONTINUE",
-                "inventoryItem": {"sku": f"HH-{handle[:4].upper()}-{s.replace('x', '')}-{f[:3].upper()}", "cost": "8.00", "tracked": False},
+                "inventoryItem": {
+                    "sku": f"HH-{handle[:4].upper()}-{s.replace('x', '')}-{f[:3].upper()}",
+                    "cost": "8.00",
+                    "tracked": False,
+                },
             }
             for s in sizes
             for f in frames
@@ -95,7 +107,9 @@ def gql(client: httpx.Client, shop: FakeShopify, query: str, variables: dict[str
     return response.json()
 
 
-def publish(client: httpx.Client, shop: FakeShopify, data: dict[str, Any], identifier: dict[str, Any] | None = None) -> dict[str, Any]:
+def publish(
+    client: httpx.Client, shop: FakeShopify, data: dict[str, Any], identifier: dict[str, Any] | None = None
+) -> dict[str, Any]:
     body = gql(client, shop, PRODUCT_SET, {"identifier": identifier or {"handle": data["handle"]}, "input": data})
     assert "errors" not in body, body
     return body["data"]["productSet"]
@@ -168,7 +182,10 @@ def test_product_set_creates_then_upserts_in_place_without_duplicates(shop: Fake
     product = first["product"]
     assert product["handle"] == "still-water"
     assert len(product["variants"]["nodes"]) == 4
-    assert {o["name"]: o["value"] for o in product["variants"]["nodes"][1]["selectedOptions"]} == {"Size": "8x10", "Frame": "Black"}
+    assert {o["name"]: o["value"] for o in product["variants"]["nodes"][1]["selectedOptions"]} == {
+        "Size": "8x10",
+        "Frame": "Black",
+    }
 
     changed = product_input(title="Still Water II", price="29.99")
     second = publish(client, shop, changed)["product"]
@@ -198,7 +215,9 @@ def test_product_set_replaces_variant_list_and_keeps_matching_ids(shop: FakeShop
 def test_product_set_with_unknown_id_is_a_user_error(shop: FakeShopify, client: httpx.Client):
     result = publish(client, shop, product_input(), identifier={"id": "gid://shopify/Product/42"})
     assert result["product"] is None
-    assert result["userErrors"] == [{"field": ["identifier", "id"], "message": "Product does not exist", "code": "PRODUCT_DOES_NOT_EXIST"}]
+    assert result["userErrors"] == [
+        {"field": ["identifier", "id"], "message": "Product does not exist", "code": "PRODUCT_DOES_NOT_EXIST"}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -207,12 +226,32 @@ def test_product_set_with_unknown_id_is_a_user_error(shop: FakeShopify, client: 
         (lambda d: d.update(title="  "), ["input", "title"], "INVALID_PRODUCT"),
         (lambda d: d["variants"][2].update(price="0"), ["input", "variants", "2", "price"], "INVALID_VARIANT"),
         (lambda d: d["variants"][1].update(price="-3.00"), ["input", "variants", "1", "price"], "INVALID_VARIANT"),
-        (lambda d: d["variants"][3]["inventoryItem"].update(sku=d["variants"][0]["inventoryItem"]["sku"]), ["input", "variants", "3", "sku"], "DUPLICATED_VALUE"),
-        (lambda d: d["variants"][0]["optionValues"][0].update(name="99x99"), ["input", "variants", "0", "optionValues", "0", "name"], "OPTION_VALUE_DOES_NOT_EXIST"),
+        (
+            lambda d: d["variants"][3]["inventoryItem"].update(sku=d["variants"][0]["inventoryItem"]["sku"]),
+            ["input", "variants", "3", "sku"],
+            "DUPLICATED_VALUE",
+        ),
+        (
+            lambda d: d["variants"][0]["optionValues"][0].update(name="99x99"),
+            ["input", "variants", "0", "optionValues", "0", "name"],
+            "OPTION_VALUE_DOES_NOT_EXIST",
+        ),
         (lambda d: d.pop("productOptions"), ["input", "productOptions"], "PRODUCT_OPTIONS_INPUT_MISSING"),
-        (lambda d: d["variants"].append(dict(d["variants"][0], inventoryItem={"sku": "OTHER"})), ["input", "variants", "4", "optionValues"], "INVALID_VARIANT"),
+        (
+            lambda d: d["variants"].append(dict(d["variants"][0], inventoryItem={"sku": "OTHER"})),
+            ["input", "variants", "4", "optionValues"],
+            "INVALID_VARIANT",
+        ),
     ],
-    ids=["blank-title", "zero-price", "negative-price", "duplicate-sku", "unknown-option-value", "no-options", "duplicate-variant"],
+    ids=[
+        "blank-title",
+        "zero-price",
+        "negative-price",
+        "duplicate-sku",
+        "unknown-option-value",
+        "no-options",
+        "duplicate-variant",
+    ],
 )
 def test_product_set_user_errors_change_nothing(shop: FakeShopify, client: httpx.Client, change, field, code):  # noqa: ANN001
     data = product_input()
@@ -226,7 +265,9 @@ def test_product_set_user_errors_change_nothing(shop: FakeShopify, client: httpx
 def test_scripted_user_errors_for_a_sku_and_for_the_next_mutation(shop: FakeShopify, client: httpx.Client):
     shop.reject_sku("HH-STIL-1114-BLA", "Variant is blocked by the test")
     rejected = publish(client, shop, product_input())
-    assert rejected["userErrors"] == [{"field": ["input", "variants", "3", "sku"], "message": "Variant is blocked by the test", "code": "INVALID_VARIANT"}]
+    assert rejected["userErrors"] == [
+        {"field": ["input", "variants", "3", "sku"], "message": "Variant is blocked by the test", "code": "INVALID_VARIANT"}
+    ]
     shop.clear_faults()
 
     shop.user_error_next("Something went wrong on our side", field=["input"], code="GENERIC_ERROR", operation="productSet")
@@ -279,7 +320,11 @@ def test_create_then_one_call_per_variant_the_sources_way(shop: FakeShopify, cli
       productVariantsBulkCreate(productId: $id, variants: $v, strategy: REMOVE_STANDALONE_VARIANT) {
         productVariants { id sku } userErrors { field message code } } }"""
     for size, frame in [("8x10", "Unframed"), ("8x10", "Black"), ("11x14", "Unframed")]:
-        variant = {"optionValues": [{"optionName": "Size", "name": size}, {"optionName": "Frame", "name": frame}], "price": "24.99", "inventoryItem": {"sku": f"SKU-{size}-{frame}"}}
+        variant = {
+            "optionValues": [{"optionName": "Size", "name": size}, {"optionName": "Frame", "name": frame}],
+            "price": "24.99",
+            "inventoryItem": {"sku": f"SKU-{size}-{frame}"},
+        }
         result = gql(client, shop, bulk, {"id": product_id, "v": [variant]})["data"]["productVariantsBulkCreate"]
         assert result["userErrors"] == [], result
     stored = shop.products[product_id]
@@ -305,10 +350,17 @@ def test_staged_upload_put_and_post_then_files_reference_the_resource_url(shop: 
     with httpx.Client(timeout=5.0) as raw:  # upload URLs are pre-signed: no token
         assert raw.put(put_target["url"], content=b"\x89PNG one").status_code == 200
         form = {p["name"]: p["value"] for p in post_target["parameters"]}
-        assert raw.post(post_target["url"], data=form, files={"file": ("two.png", b"\x89PNG two", "image/png")}).status_code == 201
+        assert (
+            raw.post(post_target["url"], data=form, files={"file": ("two.png", b"\x89PNG two", "image/png")}).status_code == 201
+        )
         assert raw.get(post_target["resourceUrl"]).content == b"\x89PNG two"
 
-    sources = [put_target["resourceUrl"], post_target["resourceUrl"], never_uploaded["resourceUrl"], "https://cdn.example.com/a.png"]
+    sources = [
+        put_target["resourceUrl"],
+        post_target["resourceUrl"],
+        never_uploaded["resourceUrl"],
+        "https://cdn.example.com/a.png",
+    ]
     media = publish(client, shop, product_input(files=sources))["product"]["media"]["nodes"]
     assert [m["status"] for m in media] == ["READY", "READY", "FAILED", "READY"]
     assert media[2]["mediaErrors"] == [{"code": "IMAGE_DOWNLOAD_FAILURE"}]
@@ -330,7 +382,10 @@ def test_product_deleted_in_the_admin_is_gone(shop: FakeShopify, client: httpx.C
 
 
 def test_cost_extensions_follow_the_documented_rules():
-    with FakeShopify(clock=FakeClock()) as shop, httpx.Client(base_url=shop.base_url, headers={"X-Shopify-Access-Token": shop.token}, timeout=5.0) as client:
+    with (
+        FakeShopify(clock=FakeClock()) as shop,
+        httpx.Client(base_url=shop.base_url, headers={"X-Shopify-Access-Token": shop.token}, timeout=5.0) as client,
+    ):
         for i in range(3):
             publish(client, shop, product_input(handle=f"p-{i}", sizes=("8x10",), frames=("Unframed",)))
         before = shop.bucket.status()["currentlyAvailable"]
@@ -344,7 +399,9 @@ def test_cost_extensions_follow_the_documented_rules():
         assert simple["extensions"]["cost"]["requestedQueryCost"] == 10
 
         sizes = ("8x10", "11x14", "16x20", "18x24", "24x36", "A4", "A3")
-        big = product_input(sizes=sizes, frames=("Unframed", "Black", "White"), files=[f"https://cdn.example.com/{i}.png" for i in range(6)])
+        big = product_input(
+            sizes=sizes, frames=("Unframed", "Black", "White"), files=[f"https://cdn.example.com/{i}.png" for i in range(6)]
+        )
         minimal = "mutation($input: ProductSetInput!) { productSet(input: $input) { product { id } userErrors { message } } }"
         priced = gql(client, shop, minimal, {"input": big})["extensions"]["cost"]
         assert priced["requestedQueryCost"] == 26  # 10 + 21 x 0.2 + 6 x 1.9 = 25.6, rounded up
@@ -385,9 +442,12 @@ def test_throttled_when_the_bucket_is_drained_and_recovers_after_restore():
     assert shop.operation_counts == {"products": 1, "shop": 1}
 
 
-def test_defaults_match_the_standard_plan():
+def test_defaults_match_the_standard_plan_and_the_floor_follows_the_bucket():
     with FakeShopify() as shop:
         assert shop.bucket.status() == {"maximumAvailable": 1000.0, "currentlyAvailable": 1000.0, "restoreRate": 100.0}
+        assert shop.throttle_floor_seconds(800) == 0.0
+    with FakeShopify(bucket_size=2000, restore_rate=100.0) as bench:
+        assert bench.throttle_floor_seconds(7000) == 50.0
 
 
 # -- faults ----------------------------------------------------------------------------------------
@@ -396,7 +456,10 @@ def test_defaults_match_the_standard_plan():
 def test_dropped_connection_after_commit_then_retry_makes_no_duplicate(shop: FakeShopify, client: httpx.Client):
     shop.drop_next(operation="productSet")
     with pytest.raises(httpx.RemoteProtocolError):
-        client.post(shop.graphql_url, json={"query": PRODUCT_SET, "variables": {"identifier": {"handle": "still-water"}, "input": product_input()}})
+        client.post(
+            shop.graphql_url,
+            json={"query": PRODUCT_SET, "variables": {"identifier": {"handle": "still-water"}, "input": product_input()}},
+        )
     assert len(shop.products) == 1  # committed although the client saw no answer
     retried = publish(client, shop, product_input())
     assert retried["product"]["id"] == next(iter(shop.products))
@@ -431,7 +494,10 @@ def test_a_fault_for_one_operation_waits_for_that_operation(shop: FakeShopify, c
     shop.fail_next(500, operation="productUpdate")
     assert client.post(shop.graphql_url, json={"query": PRODUCT_SET, "variables": {"input": product_input()}}).status_code == 200
     product_id = next(iter(shop.products))
-    assert client.post(shop.graphql_url, json={"query": PRODUCT_UPDATE, "variables": {"product": {"id": product_id}}}).status_code == 500
+    assert (
+        client.post(shop.graphql_url, json={"query": PRODUCT_UPDATE, "variables": {"product": {"id": product_id}}}).status_code
+        == 500
+    )
     assert len(shop.faults) == 0
 
 
@@ -459,7 +525,10 @@ def test_the_token_never_reaches_output_or_the_call_log(shop: FakeShopify, clien
 
 
 def test_products_page_with_cursors_and_filter(shop: FakeShopify, client: httpx.Client):
-    ids = [publish(client, shop, product_input(handle=f"print-{i}", sizes=("8x10",), frames=("Unframed",)))["product"]["id"] for i in range(5)]
+    ids = [
+        publish(client, shop, product_input(handle=f"print-{i}", sizes=("8x10",), frames=("Unframed",)))["product"]["id"]
+        for i in range(5)
+    ]
     gql(client, shop, PRODUCT_UPDATE, {"product": {"id": ids[3], "status": "ARCHIVED"}})
     seen: list[str] = []
     after = None

@@ -1,12 +1,12 @@
 """A fake Shopify Admin GraphQL API for tests and benchmarks.
 
-    FakeShopify            the server (context manager): auth, schema validation, execution,
-     │                     cost and leaky bucket, scripted faults, state inspection
-     ├── schema            Shopify's real Admin schema, built once per process
-     ├── cost              requested/actual query cost and the leaky bucket
-     ├── state             the shop's products and the mutations that change them
-     ├── views, resolvers  what graphql-core executes against
-     └── faults            Fault and the queue that scripts misbehaviour per call
+FakeShopify            the server (context manager): auth, schema validation, execution,
+ │                     cost and leaky bucket, scripted faults, state inspection
+ ├── schema            Shopify's real Admin schema, built once per process
+ ├── cost              requested/actual query cost and the leaky bucket
+ ├── state             the shop's products and the mutations that change them
+ ├── views, resolvers  what graphql-core executes against
+ └── faults            Fault and the queue that scripts misbehaviour per call
 """
 
 from .cost import LeakyBucket, QueryCost

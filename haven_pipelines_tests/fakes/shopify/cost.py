@@ -180,7 +180,10 @@ class QueryCost:
         total = CONNECTION_COST
         for sel, node_type, path in node_selections:
             items = _items_at(value, path)
-            total = max(total, CONNECTION_COST + sum(OBJECT_COST + self._selection(sel, node_type, i, False) for i in items if i is not None))
+            total = max(
+                total,
+                CONNECTION_COST + sum(OBJECT_COST + self._selection(sel, node_type, i, False) for i in items if i is not None),
+            )
         return total
 
     def _collect(self, selection_set: SelectionSetNode, parent: GraphQLObjectType) -> dict[str, list[FieldNode]]:

@@ -220,7 +220,9 @@ class MutationRoot(View):
             return _payload(self._ctx, deletedProductId=None, userErrors=[user_error(["id"], "Product does not exist")])
         return _payload(self._ctx, deletedProductId=input["id"], productDeleteOperation=None)
 
-    def product_variants_bulk_create(self, product_id: str, variants: list[Mapping[str, Any]], strategy: str | None = None, media=None):  # noqa: ANN001, ANN201
+    def product_variants_bulk_create(
+        self, product_id: str, variants: list[Mapping[str, Any]], strategy: str | None = None, media=None
+    ):  # noqa: ANN001, ANN201
         """Add variants to a product (``productVariantsBulkCreate``)."""
         self._ctx.executed.append("productVariantsBulkCreate")
         forced = self._forced(product=None, productVariants=None)
@@ -258,6 +260,11 @@ class MutationRoot(View):
                 targets.append({"url": resource_url, "resourceUrl": resource_url, "parameters": params})
             else:
                 params = [{"name": "content_type", "value": upload.mime_type}, {"name": "acl", "value": "private"}]
-                targets.append({"url": f"{resource_url}?X-Goog-Signature=fake{upload.token}", "resourceUrl": resource_url, "parameters": params})
+                targets.append(
+                    {
+                        "url": f"{resource_url}?X-Goog-Signature=fake{upload.token}",
+                        "resourceUrl": resource_url,
+                        "parameters": params,
+                    }
+                )
         return _payload(self._ctx, stagedTargets=targets if not errors else None, userErrors=errors)
-

@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 from graphql import (
     DocumentNode,
     ExecutionResult,
-    GraphQLSchema,
     GraphQLError,
+    GraphQLSchema,
     OperationType,
     execute,
     get_operation_ast,
@@ -230,7 +230,9 @@ class FakeShopify:
         self._closing.clear()
         self._server = _Server(self)
         self.state.staged_prefix = f"{self.base_url}/staged-uploads/"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-shopify", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-shopify", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -289,6 +291,18 @@ class FakeShopify:
         with self._stats_lock:
             return Counter(self.stats.operations)
 
+    def throttle_floor_seconds(self, points: int | None = None) -> float:
+        """The least time in which the bucket lets ``points`` be spent, starting full.
+
+        Args:
+            points: points to spend; by default what the fake has charged so far (actual costs).
+
+        Returns:
+            ``max(0, points - bucket size) / restore rate`` seconds.
+        """
+        spent = self.stats.points_charged if points is None else points
+        return max(0.0, spent - self.bucket.size) / self.bucket.restore_rate
+
     def delete_product(self, gid: str) -> bool:
         """Delete a product as someone in the Shopify admin would; True if it existed."""
         return self.state.delete_product(gid)
@@ -301,7 +315,9 @@ class FakeShopify:
         """Queue faults for the coming requests (see :mod:`.faults`)."""
         self.faults.add(*faults, times=times)
 
-    def fail_next(self, status: int = 503, *, times: int = 1, retry_after: float | None = None, operation: str | None = None) -> None:
+    def fail_next(
+        self, status: int = 503, *, times: int = 1, retry_after: float | None = None, operation: str | None = None
+    ) -> None:
         """The next ``times`` matching requests answer ``status`` without executing."""
         self.faults.add(Fault.http(status, retry_after=retry_after, operation=operation), times=times)
 
@@ -314,7 +330,12 @@ class FakeShopify:
         self.faults.add(Fault.slow(seconds, after_commit=after_commit, operation=operation), times=times)
 
     def user_error_next(
-        self, message: str, *, field: Iterable[str] | None = None, code: str | None = "INVALID_INPUT", operation: str | None = None
+        self,
+        message: str,
+        *,
+        field: Iterable[str] | None = None,
+        code: str | None = "INVALID_INPUT",
+        operation: str | None = None,
     ) -> None:
         """The next matching mutation answers this userError and changes nothing."""
         self.faults.add(Fault.user_error(message, field=field, code=code, operation=operation))
@@ -416,7 +437,9 @@ class FakeShopify:
             return
         handler.send(status, payload, headers)
 
-    def _run(self, query: str, variables: dict[str, Any], operation_name: str | None) -> tuple[int, dict[str, Any], dict[str, str], Fault | None]:
+    def _run(
+        self, query: str, variables: dict[str, Any], operation_name: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str], Fault | None]:
         """Run one GraphQL request; returns HTTP status, body, headers and the fault taken."""
         document, errors = _parse_and_validate(self.schema, query)
         if document is None:
@@ -437,7 +460,13 @@ class FakeShopify:
             return 503, {"errors": "Service Unavailable"}, {}, Fault.drop(None)
 
         if not errors and operation is None:
-            errors = [GraphQLError("An operation name is required when a document holds several operations" if operation_name is None else f"No operation named '{operation_name}'")]
+            errors = [
+                GraphQLError(
+                    "An operation name is required when a document holds several operations"
+                    if operation_name is None
+                    else f"No operation named '{operation_name}'"
+                )
+            ]
         coerced: Any = {}
         if not errors and operation is not None:
             coerced = get_variable_values(self.schema, operation.variable_definitions or (), variables)
@@ -454,7 +483,10 @@ class FakeShopify:
         if requested > limit:
             self._count(dataclasses.replace(record, outcome="max_cost", requested_cost=requested), invalid=1)
             message = f"Query cost is {requested}, which exceeds the single query max cost limit ({limit})."
-            error = {"message": message, "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": limit, "documentation": THROTTLE_DOCS}}
+            error = {
+                "message": message,
+                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": limit, "documentation": THROTTLE_DOCS},
+            }
             return 200, {"errors": [error], "extensions": self._cost_extension(requested, None)}, {}, fault
         if not self.bucket.try_take(requested):
             self._count(dataclasses.replace(record, outcome="throttled", requested_cost=requested), throttled=1)
@@ -478,7 +510,14 @@ class FakeShopify:
             self.stats.points_requested += requested
             self.stats.points_charged += actual
             self.stats.operations.update(ctx.executed if is_mutation else roots)
-            self.calls.append(dataclasses.replace(record, requested_cost=requested, actual_cost=actual, outcome="dropped" if fault and fault.kind == "drop" else "ok"))
+            self.calls.append(
+                dataclasses.replace(
+                    record,
+                    requested_cost=requested,
+                    actual_cost=actual,
+                    outcome="dropped" if fault and fault.kind == "drop" else "ok",
+                )
+            )
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             payload["errors"] = [e.formatted for e in result.errors]
@@ -500,7 +539,9 @@ def _multipart_file(content_type: str, body: bytes) -> bytes | None:
     """The ``file`` part of a multipart/form-data body, or None."""
     if not content_type.startswith("multipart/form-data"):
         return None
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
     for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == "file":
             return part.get_payload(decode=True)

@@ -220,7 +220,9 @@ class ShopState:
         return handle
 
     def _media_from(self, source: str, alt: str | None, content_type: str | None, media_id: str | None = None) -> FakeMedia:
-        media = FakeMedia(id=media_id or self.new_gid("MediaImage"), original_source=source, alt=alt, content_type=content_type or "IMAGE")
+        media = FakeMedia(
+            id=media_id or self.new_gid("MediaImage"), original_source=source, alt=alt, content_type=content_type or "IMAGE"
+        )
         if self.staged_prefix and source.startswith(self.staged_prefix):
             token = source[len(self.staged_prefix) :].split("/", 1)[0]
             upload = self.uploads.get(token)
@@ -240,7 +242,9 @@ class ShopState:
         if errors:
             return None, errors
         creating = target is None
-        errors = self._check_product_fields(data, creating, target, ("input",), code_blank="INVALID_PRODUCT", code_handle="HANDLE_NOT_UNIQUE")
+        errors = self._check_product_fields(
+            data, creating, target, ("input",), code_blank="INVALID_PRODUCT", code_handle="HANDLE_NOT_UNIQUE"
+        )
         if creating and "handle" not in data and identifier and identifier.get("handle"):
             data = {**data, "handle": identifier["handle"]}
             errors += self._check_handle(data["handle"], None, ("identifier", "handle"), "HANDLE_NOT_UNIQUE")
@@ -248,7 +252,11 @@ class ShopState:
         if options_input is not None:
             errors += self._check_option_input(options_input)
         option_names = (
-            [o.get("name") for o in options_input] if options_input is not None else [o.name for o in target.options] if target else []
+            [o.get("name") for o in options_input]
+            if options_input is not None
+            else [o.name for o in target.options]
+            if target
+            else []
         )
         option_values = (
             {o.get("name"): [v.get("name") for v in (o.get("values") or [])] for o in options_input}
@@ -260,20 +268,34 @@ class ShopState:
         variants_input = data.get("variants")
         if variants_input is not None:
             if variants_input and not option_names:
-                errors.append(user_error(["input", "productOptions"], "Product options input is required when updating variants", "PRODUCT_OPTIONS_INPUT_MISSING"))
+                errors.append(
+                    user_error(
+                        ["input", "productOptions"],
+                        "Product options input is required when updating variants",
+                        "PRODUCT_OPTIONS_INPUT_MISSING",
+                    )
+                )
             else:
                 errors += self._check_set_variants(variants_input, option_names, option_values, target)
         for i, f in enumerate(data.get("files") or []):
             if not f.get("originalSource") and not f.get("id"):
-                errors.append(user_error(["input", "files", i, "originalSource"], "File must have an original source or an id", "INVALID_INPUT"))
+                errors.append(
+                    user_error(
+                        ["input", "files", i, "originalSource"], "File must have an original source or an id", "INVALID_INPUT"
+                    )
+                )
         if errors:
             return None, errors
         return self._apply_product_set(target, data, option_names, option_values), []
 
-    def _product_set_target(self, identifier: Mapping[str, Any] | None, data: Mapping[str, Any]) -> tuple[FakeProduct | None, UserErrors]:
+    def _product_set_target(
+        self, identifier: Mapping[str, Any] | None, data: Mapping[str, Any]
+    ) -> tuple[FakeProduct | None, UserErrors]:
         if identifier:
             if identifier.get("customId") is not None:
-                return None, [user_error(["identifier", "customId"], "customId identifiers are not supported by this fake", "INVALID_INPUT")]
+                return None, [
+                    user_error(["identifier", "customId"], "customId identifiers are not supported by this fake", "INVALID_INPUT")
+                ]
             if identifier.get("id"):
                 product = self.products.get(identifier["id"])
                 if product is None:
@@ -311,7 +333,9 @@ class ShopState:
         if (creating and not (title or "").strip()) or ("title" in data and not (title or "").strip()):
             errors.append(user_error([*prefix, "title"], "Title can't be blank", code_blank))
         elif title and len(title) > MAX_TITLE_LENGTH:
-            errors.append(user_error([*prefix, "title"], f"Title is too long (maximum is {MAX_TITLE_LENGTH} characters)", code_blank))
+            errors.append(
+                user_error([*prefix, "title"], f"Title is too long (maximum is {MAX_TITLE_LENGTH} characters)", code_blank)
+            )
         if data.get("handle"):
             errors += self._check_handle(data["handle"], target, [*prefix, "handle"], code_handle)
         return errors
@@ -319,23 +343,43 @@ class ShopState:
     def _check_option_input(self, options_input: Sequence[Mapping[str, Any]], prefix: tuple[str, ...] = ("input",)) -> UserErrors:
         errors: UserErrors = []
         if len(options_input) > MAX_OPTIONS:
-            errors.append(user_error([*prefix, "productOptions"], f"A product can have at most {MAX_OPTIONS} options", "OPTIONS_OVER_LIMIT"))
+            errors.append(
+                user_error([*prefix, "productOptions"], f"A product can have at most {MAX_OPTIONS} options", "OPTIONS_OVER_LIMIT")
+            )
         seen: set[str] = set()
         for i, opt in enumerate(options_input):
             name = (opt.get("name") or "").strip()
             if not name:
                 errors.append(user_error([*prefix, "productOptions", i, "name"], "Option name can't be blank", "INVALID_INPUT"))
             elif name.lower() in seen:
-                errors.append(user_error([*prefix, "productOptions", i, "name"], f"Duplicated option name '{name}'", "DUPLICATED_OPTION_NAME"))
+                errors.append(
+                    user_error(
+                        [*prefix, "productOptions", i, "name"], f"Duplicated option name '{name}'", "DUPLICATED_OPTION_NAME"
+                    )
+                )
             seen.add(name.lower())
             values = [v.get("name") for v in (opt.get("values") or [])]
             if not values:
-                errors.append(user_error([*prefix, "productOptions", i, "values"], f"Option '{name}' needs at least one value", "OPTION_VALUES_MISSING"))
+                errors.append(
+                    user_error(
+                        [*prefix, "productOptions", i, "values"],
+                        f"Option '{name}' needs at least one value",
+                        "OPTION_VALUES_MISSING",
+                    )
+                )
             if len({(v or "").lower() for v in values}) != len(values):
-                errors.append(user_error([*prefix, "productOptions", i, "values"], f"Duplicated value in option '{name}'", "DUPLICATED_OPTION_VALUE"))
+                errors.append(
+                    user_error(
+                        [*prefix, "productOptions", i, "values"],
+                        f"Duplicated value in option '{name}'",
+                        "DUPLICATED_OPTION_VALUE",
+                    )
+                )
         return errors
 
-    def _check_variant_money(self, v: Mapping[str, Any], path: list[Any], code_invalid: str, code_zero: str, code_negative: str) -> UserErrors:
+    def _check_variant_money(
+        self, v: Mapping[str, Any], path: list[Any], code_invalid: str, code_zero: str, code_negative: str
+    ) -> UserErrors:
         errors: UserErrors = []
         for key in ("price", "compareAtPrice"):
             try:
@@ -362,7 +406,9 @@ class ShopState:
     ) -> UserErrors:
         errors: UserErrors = []
         if len(variants_input) > MAX_VARIANTS:
-            errors.append(user_error(["input", "variants"], f"A product can have at most {MAX_VARIANTS} variants", "VARIANTS_OVER_LIMIT"))
+            errors.append(
+                user_error(["input", "variants"], f"A product can have at most {MAX_VARIANTS} variants", "VARIANTS_OVER_LIMIT")
+            )
         combos: set[tuple[str, ...]] = set()
         skus: dict[str, int] = {}
         for i, v in enumerate(variants_input):
@@ -373,23 +419,45 @@ class ShopState:
             for j, ov in enumerate(v.get("optionValues") or []):
                 name, value = ov.get("optionName"), ov.get("name")
                 if name not in option_values:
-                    errors.append(user_error([*path, "optionValues", j, "optionName"], f"Option '{name}' does not exist", "OPTION_DOES_NOT_EXIST"))
+                    errors.append(
+                        user_error(
+                            [*path, "optionValues", j, "optionName"], f"Option '{name}' does not exist", "OPTION_DOES_NOT_EXIST"
+                        )
+                    )
                 elif value not in option_values[name]:
-                    errors.append(user_error([*path, "optionValues", j, "name"], f"Option value '{value}' does not exist on option '{name}'", "OPTION_VALUE_DOES_NOT_EXIST"))
+                    errors.append(
+                        user_error(
+                            [*path, "optionValues", j, "name"],
+                            f"Option value '{value}' does not exist on option '{name}'",
+                            "OPTION_VALUE_DOES_NOT_EXIST",
+                        )
+                    )
                 else:
                     values[name] = value
             missing = [n for n in option_names if n not in values]
             if missing and len(values) == len(v.get("optionValues") or []):
-                errors.append(user_error([*path, "optionValues"], f"Missing value for option(s) {', '.join(missing)}", "OPTION_VALUES_MISSING"))
+                errors.append(
+                    user_error(
+                        [*path, "optionValues"], f"Missing value for option(s) {', '.join(missing)}", "OPTION_VALUES_MISSING"
+                    )
+                )
             combo = tuple(values.get(n, "") for n in option_names)
             if not missing and combo in combos:
-                errors.append(user_error([*path, "optionValues"], f"The variant '{' / '.join(combo)}' already exists", "INVALID_VARIANT"))
+                errors.append(
+                    user_error([*path, "optionValues"], f"The variant '{' / '.join(combo)}' already exists", "INVALID_VARIANT")
+                )
             combos.add(combo)
             errors += self._check_variant_money(v, path, "INVALID_VARIANT", "INVALID_VARIANT", "INVALID_VARIANT")
             sku = (v.get("inventoryItem") or {}).get("sku") or v.get("sku")
             if sku:
                 if sku in skus:
-                    errors.append(user_error([*path, "sku"], f"SKU '{sku}' is already used by variant {skus[sku]} of this product", "DUPLICATED_VALUE"))
+                    errors.append(
+                        user_error(
+                            [*path, "sku"],
+                            f"SKU '{sku}' is already used by variant {skus[sku]} of this product",
+                            "DUPLICATED_VALUE",
+                        )
+                    )
                 skus.setdefault(sku, i)
                 if sku in self.rejected_skus:
                     errors.append(user_error([*path, "sku"], self.rejected_skus[sku], "INVALID_VARIANT"))
@@ -420,11 +488,18 @@ class ShopState:
     def _set_options(self, product: FakeProduct, names: list[str], values: dict[str, list[str]]) -> None:
         by_name = {o.name: o for o in product.options}
         product.options = [
-            FakeOption(id=by_name[n].id if n in by_name else self.new_gid("ProductOption"), name=n, position=i + 1, values=list(values[n]))
+            FakeOption(
+                id=by_name[n].id if n in by_name else self.new_gid("ProductOption"),
+                name=n,
+                position=i + 1,
+                values=list(values[n]),
+            )
             for i, n in enumerate(names)
         ]
 
-    def _variant_from(self, v: Mapping[str, Any], values: dict[str, str], existing: FakeVariant | None, position: int) -> FakeVariant:
+    def _variant_from(
+        self, v: Mapping[str, Any], values: dict[str, str], existing: FakeVariant | None, position: int
+    ) -> FakeVariant:
         item_in = v.get("inventoryItem") or {}
         item = existing.inventory_item if existing else FakeInventoryItem(id=self.new_gid("InventoryItem"))
         sku = item_in.get("sku") or v.get("sku")
@@ -436,7 +511,9 @@ class ShopState:
             item.requires_shipping = bool(item_in["requiresShipping"])
         if item_in.get("tracked") is not None:
             item.tracked = bool(item_in["tracked"])
-        variant = existing or FakeVariant(id=self.new_gid("ProductVariant"), option_values={}, price=Decimal("0.00"), inventory_item=item)
+        variant = existing or FakeVariant(
+            id=self.new_gid("ProductVariant"), option_values={}, price=Decimal("0.00"), inventory_item=item
+        )
         variant.option_values = values
         variant.position = position
         if v.get("price") is not None:
@@ -491,14 +568,19 @@ class ShopState:
             product.options = [FakeOption(id=self.new_gid("ProductOption"), name="Title", position=1, values=[DEFAULT_TITLE])]
         values = {o.name: o.values[0] for o in product.options}
         variant = FakeVariant(
-            id=self.new_gid("ProductVariant"), option_values=values, price=Decimal("0.00"), inventory_item=FakeInventoryItem(id=self.new_gid("InventoryItem"))
+            id=self.new_gid("ProductVariant"),
+            option_values=values,
+            price=Decimal("0.00"),
+            inventory_item=FakeInventoryItem(id=self.new_gid("InventoryItem")),
         )
         product.variants = [variant]
         product.standalone_variant_id = variant.id
 
     # -- productCreate / productUpdate ------------------------------------------------------
 
-    def product_create(self, data: Mapping[str, Any], media: Sequence[Mapping[str, Any]] | None) -> tuple[FakeProduct | None, UserErrors]:
+    def product_create(
+        self, data: Mapping[str, Any], media: Sequence[Mapping[str, Any]] | None
+    ) -> tuple[FakeProduct | None, UserErrors]:
         """Create a product with one standalone variant from a ``ProductCreateInput``."""
         errors = self._check_product_fields(data, True, None, (), code_blank=None, code_handle=None)
         options_input = data.get("productOptions") or []
@@ -508,7 +590,9 @@ class ShopState:
             return None, errors
         product = self._new_product(data)
         self._apply_common(product, data)
-        self._set_options(product, [o["name"] for o in options_input], {o["name"]: [v["name"] for v in o["values"]] for o in options_input})
+        self._set_options(
+            product, [o["name"] for o in options_input], {o["name"]: [v["name"] for v in o["values"]] for o in options_input}
+        )
         self._add_standalone(product)
         product.media = [self._media_from(m["originalSource"], m.get("alt"), m.get("mediaContentType")) for m in media or []]
         return product, []
@@ -563,19 +647,35 @@ class ShopState:
             values = {ov.get("optionName"): ov.get("name") for ov in v.get("optionValues") or []}
             unknown = [n for n in values if n not in option_names]
             if unknown:
-                errors.append(user_error([*path, "optionValues"], f"Option(s) {', '.join(map(str, unknown))} do not exist on this product", "OPTION_VALUES_FOR_NUMBER_OF_UNKNOWN_OPTIONS"))
+                errors.append(
+                    user_error(
+                        [*path, "optionValues"],
+                        f"Option(s) {', '.join(map(str, unknown))} do not exist on this product",
+                        "OPTION_VALUES_FOR_NUMBER_OF_UNKNOWN_OPTIONS",
+                    )
+                )
             elif any(n not in values for n in option_names):
-                errors.append(user_error([*path, "optionValues"], "You need to add option values for every option", "NEED_TO_ADD_OPTION_VALUES"))
+                errors.append(
+                    user_error(
+                        [*path, "optionValues"], "You need to add option values for every option", "NEED_TO_ADD_OPTION_VALUES"
+                    )
+                )
             else:
                 combo = tuple(values[n] for n in option_names)
                 if combo in combos:
-                    errors.append(user_error([*path, "optionValues"], f"The variant '{' / '.join(combo)}' already exists", "VARIANT_ALREADY_EXISTS"))
+                    errors.append(
+                        user_error(
+                            [*path, "optionValues"], f"The variant '{' / '.join(combo)}' already exists", "VARIANT_ALREADY_EXISTS"
+                        )
+                    )
                 combos.add(combo)
             errors += self._check_variant_money(v, path, "INVALID", "GREATER_THAN_OR_EQUAL_TO", "NEGATIVE_PRICE_VALUE")
             sku = (v.get("inventoryItem") or {}).get("sku")
             if sku:
                 if sku in skus:
-                    errors.append(user_error([*path, "inventoryItem", "sku"], f"SKU '{sku}' is already used on this product", "INVALID"))
+                    errors.append(
+                        user_error([*path, "inventoryItem", "sku"], f"SKU '{sku}' is already used on this product", "INVALID")
+                    )
                 skus.add(sku)
                 if sku in self.rejected_skus:
                     errors.append(user_error([*path, "inventoryItem", "sku"], self.rejected_skus[sku], "INVALID"))
@@ -584,7 +684,10 @@ class ShopState:
             return None, [], errors
         if drop_standalone and standalone is not None and standalone.title == DEFAULT_TITLE:
             product.options = []
-        created = [self._variant_from(v, values, None, len(keep) + i + 1) for i, (v, values) in enumerate(zip(variants_input, parsed, strict=True))]
+        created = [
+            self._variant_from(v, values, None, len(keep) + i + 1)
+            for i, (v, values) in enumerate(zip(variants_input, parsed, strict=True))
+        ]
         product.variants = keep + created
         if drop_standalone:
             product.standalone_variant_id = None

@@ -166,7 +166,8 @@ class OptionView(View):
         self.values = list(option.values)
         base = gid_number(option.id) * 100
         self.option_values = [
-            {"id": f"gid://shopify/ProductOptionValue/{base + i}", "name": v, "hasVariants": True} for i, v in enumerate(option.values)
+            {"id": f"gid://shopify/ProductOptionValue/{base + i}", "name": v, "hasVariants": True}
+            for i, v in enumerate(option.values)
         ]
 
 
@@ -182,12 +183,20 @@ class MediaView(View):
         self.media_content_type = media.content_type
         self.mime_type = None
         ready = media.status == "READY"
-        image = {"url": media.original_source, "src": media.original_source, "originalSrc": media.original_source, "altText": media.alt, "id": media.id.replace("MediaImage", "ImageSource")}
+        image = {
+            "url": media.original_source,
+            "src": media.original_source,
+            "originalSrc": media.original_source,
+            "altText": media.alt,
+            "id": media.id.replace("MediaImage", "ImageSource"),
+        }
         self.image = image if ready else None
         self.preview = {"image": image if ready else None, "status": "READY" if ready else "FAILED"}
         self.original_source = {"url": media.original_source, "fileSize": media.size}
         self.media_errors = (
-            [{"code": media.error, "message": f"Image could not be processed from {media.original_source}", "details": None}] if media.error else []
+            [{"code": media.error, "message": f"Image could not be processed from {media.original_source}", "details": None}]
+            if media.error
+            else []
         )
         self.media_warnings: list[Any] = []
         self.file_status = "READY" if ready else "FAILED"
@@ -217,7 +226,9 @@ class VariantView(View):
         self.display_name = f"{product.title} - {variant.title}"
         self.available_for_sale = product.status == "ACTIVE"
         self.inventory_quantity = 0
-        self.selected_options = [{"name": k, "value": v, "optionValue": {"name": v, "hasVariants": True}} for k, v in variant.option_values.items()]
+        self.selected_options = [
+            {"name": k, "value": v, "optionValue": {"name": v, "hasVariants": True}} for k, v in variant.option_values.items()
+        ]
 
     def inventory_item(self) -> InventoryItemView:
         """The inventory item (SKU, cost, shipping)."""
