@@ -171,10 +171,13 @@ class PreparedScene:
                 patch = Image.new("RGB", size, BEVEL_WHITE)
                 alpha = Image.new("L", size, 0)
                 for polygon, color in strips:
-                    local_poly = [(x - ob[0], y - ob[1]) for x, y in polygon]
-                    piece = _aa_polygon(size, [local_poly])
-                    patch.paste(color, (0, 0), piece)
-                    alpha = ImageChops.lighter(alpha, piece)
+                    sb = geometry.bbox(polygon, pad=1)
+                    local_poly = [(x - sb[0], y - sb[1]) for x, y in polygon]
+                    piece = _aa_polygon((sb[2] - sb[0], sb[3] - sb[1]), [local_poly])
+                    at = (sb[0] - ob[0], sb[1] - ob[1])
+                    patch.paste(color, at + (at[0] + piece.width, at[1] + piece.height), piece)
+                    region = (at[0], at[1], at[0] + piece.width, at[1] + piece.height)
+                    alpha.paste(ImageChops.lighter(alpha.crop(region), piece), at)
                 overlay = (patch, alpha, (ob[0], ob[1]))
         return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay)
 
@@ -450,12 +453,14 @@ def _fitted(image: Image.Image, index: int, target: tuple[int, int], config: Sce
 
 
 def _working_copy(image: Image.Image, index: int, target: tuple[int, int], fits: _FitCache | None) -> Image.Image:
-    """A box-reduced copy at least twice the target, shared across a batch's scenes.
+    """A box-reduced copy no smaller than the target, shared across a batch's scenes.
 
     A large artwork (print resolution) is reduced once by an integer factor, which is cheap and
-    exact; each scene's resize then starts from this copy instead of the full original.
+    exact (it averages whole pixel blocks); each scene's bicubic resize then starts from a copy at
+    most twice its target instead of from the full original. This is Pillow's ``reducing_gap``
+    idea, with the reduced copy kept for the other scenes.
     """
-    factor = math.floor(min(image.width / (target[0] * 2), image.height / (target[1] * 2)))
+    factor = math.floor(min(image.width / target[0], image.height / target[1]))
     if factor < 2:
         return image
     if fits is None:
