@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import click
 
-from haven_pipelines.cli import db as db_cmd
+from haven_pipelines.cli.approvals import approvals
+from haven_pipelines.cli.db import db
+from haven_pipelines.cli.pipeline import pipeline
+from haven_pipelines.cli.products import products
+from haven_pipelines.cli.render import mockups, render
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,4 +23,20 @@ def main() -> None:
     """
 
 
-main.add_command(db_cmd.db)
+for command in (db, render, mockups, products, approvals, pipeline):
+    main.add_command(command)
+
+
+def _register_optional() -> None:
+    """Groups whose modules are written by other parts of the project register here once present."""
+    import importlib
+
+    for module, name in (("demo", "demo"), ("credits", "credits"), ("shopify", "shopify"), ("scenes", "scenes")):
+        try:
+            mod = importlib.import_module(f"haven_pipelines.cli.{module}")
+        except ModuleNotFoundError:
+            continue
+        main.add_command(getattr(mod, name))
+
+
+_register_optional()

@@ -45,3 +45,32 @@ def handle_errors(func: Callable) -> Callable:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper
+
+
+def app_context():
+    """The services' context from the environment (renderer, storage, Shopify mode), for one command."""
+    import os
+
+    from haven_pipelines.services.context import build_context
+
+    return build_context(
+        renderer=os.environ.get("HAVEN_RENDERER") or "local",
+        dynamic_mockups_api_key=os.environ.get("DYNAMIC_MOCKUPS_API_KEY") or None,
+        dynamic_mockups_base_url=os.environ.get("DYNAMIC_MOCKUPS_BASE_URL") or None,
+        blob_store="s3" if os.environ.get("HAVEN_S3_BUCKET") else "local",
+        shopify_mode=os.environ.get("HAVEN_SHOPIFY_MODE") or "auto",
+        shopify_base_url=os.environ.get("HAVEN_SHOPIFY_BASE_URL") or None,
+    )
+
+
+def acting_user(engine: Engine, ref: str) -> str:
+    """The id of the user named by id or email (``--user``)."""
+    from haven_pipelines.db.stores.users import resolve_user
+
+    with engine.connect() as conn:
+        return resolve_user(conn, ref)["id"]
+
+
+user_option = click.option("--user", "user_ref", default="demo@haven.local", show_default=True,
+                           help="Acting user, by id or email.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -171,17 +171,18 @@ class ProductService:
         return BuildResult(product_id, True, len(detail.variants), len(detail.images), detail["status"])
 
     def _resolve_image(self, conn, user_id: str, ref, index: int) -> ResolvedImage:
+        """Look the image up among the acting user's own assets or mockups (others' look absent)."""
         field_name = f"images[{index}]"
         try:
-            if ref.asset_id:
-                asset = DesignStore(conn, user_id).get_asset(ref.asset_id)
-                return ResolvedImage(source="asset", ref_id=asset["id"], src=asset["file_url"], key=asset["file_key"])
-            mockup = MockupStore(conn, user_id).get(ref.mockup_id)
+            if ref.kind == "asset":
+                asset = DesignStore(conn, user_id).get_asset(ref.id)
+                return ResolvedImage(ref=ref, src=asset["file_url"], key=asset["file_key"])
+            mockup = MockupStore(conn, user_id).get(ref.id)
         except NotFound as exc:
             raise ValidationError(field_name, str(exc)) from None
         if not mockup["file_url"]:
             raise ValidationError(field_name, f"mockup {mockup['id']} has no image yet ({mockup['status']})")
-        return ResolvedImage(source="mockup", ref_id=mockup["id"], src=mockup["file_url"], key=mockup["file_key"])
+        return ResolvedImage(ref=ref, src=mockup["file_url"], key=mockup["file_key"])
 
     def _route(self, conn, user_id: str, detail: ProductDetail) -> str | None:
         settings = SettingsStore(conn, user_id).get()
@@ -236,10 +237,13 @@ class ProductService:
 
         with self.engine.connect() as conn:
             store = IntegrationStore(conn, user_id)
-            row = store.get("shopify")
-            if row is None or row["status"] != "connected":
+            try:
+                shop = store.get("shopify")
+            except NotFound:
+                return None  # no shop connected: the dry run
+            if shop.status != "connected":
                 return None
-            return row["account"], store.credentials("shopify"), (row["settings"] or {}).get("base_url")
+            return shop.account, store.credentials("shopify"), (shop.settings or {}).get("base_url")
 
     def _record(self, user_id: str, product_id: str, entries: list) -> tuple[int, ...]:
         if not entries:
@@ -284,16 +288,16 @@ class ProductService:
                     ActivityStore(conn, user_id).log("product.sync_failed", "product", product_id, {"error": message})
                 raise PublishError(f"publishing product {product_id} failed: {message}") from exc
             outbox_ids = self._record(user_id, product_id, entries)
-        by_sku = {sku: vid for sku, vid in result.variant_ids_by_sku().items() if sku}
+        by_sku = result.variant_ids_by_sku()
         with self.engine.begin() as conn:
             store = ProductStore(conn, user_id)
-            store.set_shopify(product_id, result.legacy_id(), result.id, result.handle,
+            store.set_shopify(product_id, result.legacy_id, result.id, result.handle,
                               {s: v for s, v in by_sku.items() if s in {x.sku for x in spec.variants}})
             store.set_status(product_id, "active")
             ActivityStore(conn, user_id).log("product.published", "product", product_id,
                                              {"gid": result.id, "dry_run": dry_run, "variants": len(result.variants)})
         return PublishResult(product_id, result.id, result.handle, len(result.variants),
-                             self._admin_url(client, result.legacy_id(), dry_run), dry_run, "active", outbox_ids)
+                             self._admin_url(client, result.legacy_id, dry_run), dry_run, "active", outbox_ids)
 
     def _image_url(self, client, image: ImageSpec) -> str | None:
         """A URL Shopify can fetch: the blob store's public URL, an https src, or a staged upload of the bytes."""
