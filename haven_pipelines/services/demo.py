@@ -55,6 +55,24 @@ DEMO_QUOTES: tuple[tuple[str, str, str], ...] = (
     ("Today's seed is tomorrow's shade.", "growth", "patient"),
 )
 
+
+
+def _round_robin() -> tuple[int, ...]:
+    """Quote indexes taking the collections in turn, so that even three designs show all three."""
+    by_collection: dict[str, list[int]] = {}
+    for index, (_text, collection, _mood) in enumerate(DEMO_QUOTES):
+        by_collection.setdefault(collection, []).append(index)
+    order: list[int] = []
+    while any(by_collection.values()):
+        for indexes in by_collection.values():
+            if indexes:
+                order.append(indexes.pop(0))
+    return tuple(order)
+
+
+# The quote the n-th design sets: DESIGN_QUOTES[n % 10].
+DESIGN_QUOTES = _round_robin()
+
 # Palette per collection: gradient top, gradient bottom, motif, text, small print.
 _PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "grounding": ((222, 200, 172), (150, 104, 78), (124, 80, 58), (62, 40, 30), (96, 66, 50)),
@@ -122,7 +140,7 @@ def load_demo(engine: Engine, blob_store: BlobStore, designs: int = 3) -> DemoSu
     existing = restored = 0
     for index in range(designs):
         asset_id = demo_id(user_id, "design", index)
-        quote_index = index % len(DEMO_QUOTES)
+        quote_index = DESIGN_QUOTES[index % len(DESIGN_QUOTES)]
         text, collection, _mood = DEMO_QUOTES[quote_index]
         with engine.connect() as conn:
             asset = DesignStore(conn, user_id).find_asset(asset_id)

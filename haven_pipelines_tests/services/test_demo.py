@@ -39,9 +39,11 @@ def test_load_twice_adds_nothing_twice_and_tops_up(engine, tmp_path):
         settings = SettingsStore(conn, user_id).get()
         page = DesignStore(conn, user_id).list_assets(status="approved", limit=100)
         design = DesignStore(conn, user_id).get_design(first.designs_created[0])
+        first_collections = {DesignStore(conn, user_id).get_design(a)["collection"] for a in first.designs_created}
     assert settings["global_mode"] == "autopilot" and settings["annual_mockup_budget"] == 3500
     assert page.total == 5 and all(r["approved_at"] is not None for r in page.rows)
     assert design["quote_text"] == DEMO_QUOTES[0][0] and design["collection"] == DEMO_QUOTES[0][1]
+    assert first_collections == {"grounding", "wholeness", "growth"}
     for row in page.rows:
         image = Image.open(io.BytesIO(blobs.get(row["file_key"])))
         assert (image.format, image.size) == ("PNG", (1600, 2000))
