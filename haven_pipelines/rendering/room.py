@@ -227,7 +227,7 @@ def bed(p: Painter, prop: Prop, line) -> None:
         edge_bottom = x0 - spread if side < 0 else x1 + spread
         inner = 0.07 * w * -side
         p.polygon([(edge_top, top), (edge_top + inner, top), (edge_bottom + inner * 1.3, y1), (edge_bottom, y1)],
-                  scale_color(linen, 0.9), hshade=(0.92, 1.0) if side < 0 else (1.0, 0.92), opacity=0.8)
+                  scale_color(linen, 0.93), hshade=(0.94, 1.0) if side < 0 else (1.0, 0.94), opacity=0.6)
     fold_y = top + (y1 - top) * 0.22
     fold_t = (fold_y - top) / (y1 - top)
     p.soft_shadow("rect", (x0 + 10 - spread * fold_t, fold_y, x1 - 10 + spread * fold_t, fold_y + 6), blur=5, opacity=0.22)
