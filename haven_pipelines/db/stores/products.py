@@ -55,7 +55,7 @@ from haven_pipelines.db.tables import (
     quotes,
     utcnow,
 )
-from haven_pipelines.domain.errors import NotFound, ValidationError
+from haven_pipelines.domain.errors import ValidationError
 from haven_pipelines.domain.handles import is_valid_handle, product_handle
 from haven_pipelines.domain.pricing import make_sku, variant_title
 
