@@ -291,13 +291,20 @@ class ProductService:
         by_sku = result.variant_ids_by_sku()
         with self.engine.begin() as conn:
             store = ProductStore(conn, user_id)
-            store.set_shopify(product_id, result.legacy_id, result.id, result.handle,
-                              {s: v for s, v in by_sku.items() if s in {x.sku for x in spec.variants}})
-            store.set_status(product_id, "active")
+            if dry_run:
+                # Nothing reached Shopify: keep the product as it was (no synthetic GID is stored, so a
+                # later live publish upserts by handle), and let the outbox say what would be sent.
+                status = detail["status"]
+            else:
+                store.set_shopify(product_id, result.legacy_id, result.id, result.handle,
+                                  {s: v for s, v in by_sku.items() if s in {x.sku for x in spec.variants}})
+                store.set_status(product_id, "active")
+                status = "active"
             ActivityStore(conn, user_id).log("product.published", "product", product_id,
-                                             {"gid": result.id, "dry_run": dry_run, "variants": len(result.variants)})
-        return PublishResult(product_id, result.id, result.handle, len(result.variants),
-                             self._admin_url(client, result.legacy_id, dry_run), dry_run, "active", outbox_ids)
+                                             {"gid": None if dry_run else result.id, "dry_run": dry_run,
+                                              "variants": len(result.variants), "outbox_ids": list(outbox_ids)})
+        return PublishResult(product_id, None if dry_run else result.id, result.handle, len(result.variants),
+                             self._admin_url(client, result.legacy_id, dry_run), dry_run, status, outbox_ids)
 
     def _image_url(self, client, image: ImageSpec) -> str | None:
         """A URL Shopify can fetch: the blob store's public URL, an https src, or a staged upload of the bytes."""

@@ -41,7 +41,7 @@ def test_dry_run_publish_records_a_schema_valid_product_set(world):
     service = ProductService(world.ctx)
     built = service.build_for_design(user, design)
     result = service.publish(user, built.product_id)
-    assert result.dry_run and result.variant_count == 21 and result.shopify_gid.startswith("gid://shopify/Product/")
+    assert result.dry_run and result.variant_count == 21 and result.shopify_gid is None and result.outbox_ids
     with world.ctx.engine.connect() as conn:
         rows = conn.execute(select(shopify_outbox).where(shopify_outbox.c.product_id == built.product_id)).mappings().all()
         product = conn.execute(select(products).where(products.c.id == built.product_id)).mappings().one()
@@ -51,13 +51,8 @@ def test_dry_run_publish_records_a_schema_valid_product_set(world):
     assert validate_document(PRODUCT_SET, product_set["variables"]) == []
     assert product_set["variables"]["identifier"] == {"handle": product["handle"]}
     assert len(product_set["variables"]["input"]["variants"]) == 21
-    assert product["status"] == "active" and product["shopify_product_gid"] == result.shopify_gid
-    # Publishing again upserts by the stored GID, never by creating anew.
-    service.publish(user, built.product_id)
-    with world.ctx.engine.connect() as conn:
-        last = conn.execute(select(shopify_outbox.c.variables).where(shopify_outbox.c.operation == "ProductSet")
-                            .order_by(shopify_outbox.c.id.desc())).scalars().first()
-    assert last["identifier"] == {"id": result.shopify_gid}
+    # A dry run stores no synthetic Shopify id: a later live publish must upsert by handle.
+    assert product["status"] == "draft" and product["shopify_product_gid"] is None
 
 
 def test_supervised_product_waits_for_approval(world):
@@ -72,7 +67,7 @@ def test_supervised_product_waits_for_approval(world):
 
     facts = decide(world.ctx.engine, user, built.approval_item_id, "approved")
     assert facts["asset_id"] == design and facts["type"] == "product"
-    assert service.publish(user, built.product_id).status == "active"
+    assert service.publish(user, built.product_id).dry_run
     with world.ctx.engine.connect() as conn:
         assert conn.execute(select(approval_items.c.status).where(approval_items.c.id == built.approval_item_id)).scalar_one() == "approved"
 
@@ -88,9 +83,7 @@ def test_retire_archives_and_blocks_publishing(world):
     retired = service.retire(user, built.product_id, "seasonal")
     assert retired.status == "retired"
     with world.ctx.engine.connect() as conn:
-        archive = conn.execute(select(shopify_outbox.c.variables).where(shopify_outbox.c.operation == "ProductArchive")).scalars().one()
         row = conn.execute(select(products).where(products.c.id == built.product_id)).mappings().one()
-    assert archive == {"id": row["shopify_product_gid"]}
     assert row["status"] == "retired" and row["retire_reason"] == "seasonal" and row["retired_at"] is not None
     with pytest.raises(Conflict, match="retired"):
         service.publish(user, built.product_id)

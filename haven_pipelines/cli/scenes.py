@@ -1,0 +1,70 @@
+"""``haven scenes``: list the scenes and map them to Dynamic Mockups templates."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, user_option
+from haven_pipelines.db.stores.scenes import SceneStore
+
+
+@click.group("scenes")
+def scenes() -> None:
+    """Room scenes: the five system scenes and users' own."""
+
+
+@scenes.command("list")
+@user_option
+@json_option
+@handle_errors
+def list_scenes(user_ref, as_json):
+    """The scenes the user can render into, with their Dynamic Mockups template ids."""
+    eng = engine()
+    try:
+        with eng.connect() as conn:
+            rows = [dict(r) for r in SceneStore(conn, acting_user(eng, user_ref)).visible()]
+    finally:
+        eng.dispose()
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        kind = "system" if r["is_system"] else "user"
+        click.echo(f"{r['scene_key']:15} {kind:6} {r['width']}x{r['height']}  {r['dm_mockup_uuid'] or '-':36}  {r['description'] or ''}")
+
+
+@scenes.command("sync")
+@click.option("--map", "mappings", multiple=True, metavar="SCENE=MOCKUP_UUID", help="Choose a template for a scene.")
+@click.option("--check", is_flag=True, help="Only report; change nothing.")
+@json_option
+@handle_errors
+def sync(mappings, check, as_json):
+    """Read GET /mockups and fill (or check) each system scene's template and smart object."""
+    from haven_pipelines.domain.errors import ValidationError
+    from haven_pipelines.integrations.dynamic_mockups.client import DynamicMockupsClient
+    from haven_pipelines.services.scenes import sync_scenes
+
+    explicit = {}
+    for item in mappings:
+        key, sep, uuid = item.partition("=")
+        if not sep or not key or not uuid:
+            raise ValidationError("map", f"expected SCENE=MOCKUP_UUID, got {item!r}")
+        explicit[key.strip()] = uuid.strip()
+    if not os.environ.get("DYNAMIC_MOCKUPS_API_KEY"):
+        raise ValidationError("DYNAMIC_MOCKUPS_API_KEY", "set it to read your Dynamic Mockups templates")
+    with DynamicMockupsClient.from_env() as client:
+        templates = client.list_mockups()
+    eng = engine()
+    try:
+        results = sync_scenes(eng, templates, explicit=explicit, check_only=check)
+    finally:
+        eng.dispose()
+    if as_json:
+        echo_json([r.__dict__ for r in results])
+    else:
+        for r in results:
+            click.echo(f"{r.scene_key:15} {r.status:15} {r.mockup_uuid or '-'} / {r.smart_object_uuid or '-'}")
+    if any(r.status in ("missing", "no_smart_object") for r in results):
+        raise SystemExit(1)

@@ -1,0 +1,68 @@
+"""Map the system scenes to Dynamic Mockups templates (``haven scenes sync``).
+
+A template matches a scene when its name contains the scene key or the scene's name (case and
+``_``/space folded), e.g. "Bedroom frame 8x10" for ``bedroom``. The first smart object of the
+template receives the artwork. Explicit ``--map scene=mockup_uuid`` choices win over names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from haven_pipelines.db.stores.scenes import update_system_scene
+from haven_pipelines.db.tables import mockup_scene_templates as scenes_t
+from haven_pipelines.domain.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class SceneSync:
+    """One scene's outcome: the template found (or why not) and whether the row changed."""
+
+    scene_key: str
+    mockup_uuid: str | None
+    smart_object_uuid: str | None
+    status: str  # set | unchanged | missing | no_smart_object | would_set
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+
+def sync_scenes(engine: Engine, templates, *, explicit: dict[str, str] | None = None, check_only: bool = False) -> list[SceneSync]:
+    """Fill (or, with ``check_only``, only compare) the system scenes' template ids from ``templates``.
+
+    Args:
+        templates: ``MockupTemplate`` values from ``GET /mockups``.
+        explicit: scene key -> mockup uuid chosen by the operator.
+        check_only: report what would change; write nothing.
+    """
+    by_uuid = {t.uuid: t for t in templates}
+    explicit = explicit or {}
+    with engine.begin() as conn:
+        rows = conn.execute(select(scenes_t).where(scenes_t.c.is_system).order_by(scenes_t.c.scene_key)).mappings().all()
+        keys = {r["scene_key"] for r in rows}
+        for key, uuid in explicit.items():
+            if key not in keys:
+                raise ValidationError("map", f"unknown system scene {key!r}")
+            if uuid not in by_uuid:
+                raise ValidationError("map", f"no template {uuid!r} in the Dynamic Mockups account")
+        results = []
+        for row in rows:
+            key = row["scene_key"]
+            template = by_uuid.get(explicit[key]) if key in explicit else next(
+                (t for t in templates if _fold(key) in _fold(t.name) or _fold(row["name"]) in _fold(t.name)), None)
+            if template is None:
+                results.append(SceneSync(key, None, None, "missing"))
+                continue
+            if not template.smart_objects:
+                results.append(SceneSync(key, template.uuid, None, "no_smart_object"))
+                continue
+            smart = template.smart_objects[0].uuid
+            same = row["dm_mockup_uuid"] == template.uuid and row["dm_smart_object_uuid"] == smart
+            if not same and not check_only:
+                update_system_scene(conn, key, dm_mockup_uuid=template.uuid, dm_smart_object_uuid=smart)
+            results.append(SceneSync(key, template.uuid, smart, "unchanged" if same else ("would_set" if check_only else "set")))
+    return results
