@@ -1,0 +1,206 @@
+"""Shopify's own Admin GraphQL schema, loaded once per process, and validation against it.
+
+The schema is Shopify's introspection result for the pinned API version (``admin_<version>.json.gz``).
+It is looked for, in order: the ``path`` argument, ``$HAVEN_SHOPIFY_SCHEMA``, the shared folder
+beside the project (``<project>/../shared/shopify/``) and ``haven_pipelines/config/shopify/``.
+
+Building the schema takes about 0.4 s, so :func:`load_schema` builds it once per path and process.
+:func:`validate_document` is used by the tests and by the dry-run client: it validates the document,
+refuses deprecated fields and arguments, and coerces the variables exactly as Shopify would.
+
+A client schema knows nothing of Shopify's custom scalars beyond their names, so it would accept a
+float price or a ``Decimal`` object. Here ``Money`` and ``Decimal`` must be decimal strings and the
+other string-like scalars must be strings, which is what Shopify documents and what JSON can carry.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoDeprecatedCustomRule,
+    OperationDefinitionNode,
+    build_client_schema,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution import get_variable_values
+
+from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyValidationError
+
+DEFAULT_API_VERSION = "2026-10"
+SCHEMA_ENV = "HAVEN_SHOPIFY_SCHEMA"
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+_STRING_SCALARS = ("URL", "DateTime", "Date", "HTML", "FormattedString", "ARN", "StorefrontID", "UtcOffset", "Color")
+
+_lock = threading.Lock()
+_schemas: dict[Path, GraphQLSchema] = {}
+
+
+def schema_path(api_version: str = DEFAULT_API_VERSION, path: str | os.PathLike[str] | None = None) -> Path:
+    """Where the schema for ``api_version`` is, by the search order in the module docstring.
+
+    Raises:
+        ShopifyError: no schema file is found; the message lists where it looked.
+    """
+    candidates: list[Path] = []
+    if path is not None:
+        candidates.append(Path(path))
+    elif os.environ.get(SCHEMA_ENV):
+        candidates.append(Path(os.environ[SCHEMA_ENV]))
+    else:
+        name = f"admin_{api_version}.json.gz"
+        candidates += [_PROJECT_ROOT.parent / "shared" / "shopify" / name, _PACKAGE_ROOT / "config" / "shopify" / name]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    raise ShopifyError(f"Admin schema {api_version} not found; looked in " + ", ".join(str(c) for c in candidates))
+
+
+def load_schema(api_version: str = DEFAULT_API_VERSION, path: str | os.PathLike[str] | None = None) -> GraphQLSchema:
+    """The Admin schema for ``api_version``, built once per file and process (thread-safe)."""
+    resolved = schema_path(api_version, path)
+    with _lock:
+        schema = _schemas.get(resolved)
+        if schema is None:
+            opener = gzip.open if resolved.suffix == ".gz" else open
+            with opener(resolved, "rt", encoding="utf-8") as handle:
+                introspection = json.load(handle)
+            schema = build_client_schema(introspection.get("data", introspection))
+            _tighten_scalars(schema)
+            _schemas[resolved] = schema
+    return schema
+
+
+def _tighten_scalars(schema: GraphQLSchema) -> None:
+    """Give Shopify's custom scalars the input rules Shopify documents (see the module docstring)."""
+
+    def decimal_string(value: Any) -> str:
+        if not isinstance(value, str) or not _DECIMAL.match(value):
+            raise GraphQLError(f"expected a decimal string such as \"24.99\", got {value!r}")
+        return value
+
+    def string_only(value: Any) -> str:
+        if not isinstance(value, str):
+            raise GraphQLError(f"expected a string, got {value!r}")
+        return value
+
+    def unsigned_int64(value: Any) -> str | int:
+        if isinstance(value, bool) or not (
+            (isinstance(value, int) and value >= 0) or (isinstance(value, str) and value.isdigit())
+        ):
+            raise GraphQLError(f"expected an unsigned 64-bit integer, got {value!r}")
+        return value
+
+    rules = {"Money": decimal_string, "Decimal": decimal_string, "UnsignedInt64": unsigned_int64}
+    rules.update({name: string_only for name in _STRING_SCALARS})
+    for name, rule in rules.items():
+        scalar = schema.type_map.get(name)
+        if scalar is not None:
+            scalar.parse_value = rule  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class OperationInfo:
+    """The single operation of a document: its name and kind (``query`` or ``mutation``)."""
+
+    name: str
+    kind: str
+
+    @property
+    def is_mutation(self) -> bool:
+        """Whether the operation is a mutation (it changes the shop)."""
+        return self.kind == "mutation"
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(document: str) -> DocumentNode:
+    return parse(document)
+
+
+def operation_info(document: str) -> OperationInfo:
+    """Name and kind of the one named operation in ``document``.
+
+    Raises:
+        ShopifyValidationError: the document does not parse or holds other than one named operation.
+    """
+    try:
+        ast = _parse(document)
+    except GraphQLError as exc:
+        raise ShopifyValidationError([f"syntax: {exc.message}"]) from None
+    operations = [d for d in ast.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].name is None:
+        raise ShopifyValidationError(["a document must hold exactly one named operation"])
+    return OperationInfo(name=operations[0].name.value, kind=operations[0].operation.value)
+
+
+def validate_document(
+    document: str,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    api_version: str = DEFAULT_API_VERSION,
+    schema: GraphQLSchema | None = None,
+    allow_deprecated: bool = False,
+) -> list[str]:
+    """Validate ``document`` and, when given, coerce ``variables`` against the Admin schema.
+
+    Args:
+        document: one named GraphQL operation.
+        variables: the variables that would be sent; ``None`` checks the document alone.
+        api_version: which schema to load when ``schema`` is not given.
+        schema: a schema to use instead of the pinned one.
+        allow_deprecated: accept deprecated fields, arguments and enum values (refused by default:
+            a deprecated field is removed in a later version).
+
+    Returns:
+        The problems, one message each; empty when Shopify would accept the request.
+    """
+    schema = schema or load_schema(api_version)
+    try:
+        ast = _parse(document)
+    except GraphQLError as exc:
+        return [f"syntax: {exc.message}"]
+    rules = list(specified_rules) if allow_deprecated else [*specified_rules, NoDeprecatedCustomRule]
+    problems = [_describe(e) for e in validate(schema, ast, rules)]
+    operations = [d for d in ast.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].name is None:
+        problems.append("a document must hold exactly one named operation")
+    if problems or variables is None:
+        return problems
+
+    operation = operations[0]
+    try:
+        # What is sent is JSON: check what survives the trip, not the Python objects.
+        sent = json.loads(json.dumps(variables))
+    except (TypeError, ValueError) as exc:
+        return [f"variables are not JSON: {exc}"]
+    defined = {d.variable.name.value for d in operation.variable_definitions or ()}
+    problems += [f"variable ${name} is not declared by {operation.name.value}" for name in sent if name not in defined]
+    coerced = get_variable_values(schema, operation.variable_definitions or (), sent, max_errors=50)
+    if isinstance(coerced, list):
+        problems += [_describe(e) for e in coerced]
+    return problems
+
+
+def _describe(error: GraphQLError) -> str:
+    where = ""
+    if error.locations:
+        loc = error.locations[0]
+        where = f" (line {loc.line}, column {loc.column})"
+    return f"{error.message}{where}"
