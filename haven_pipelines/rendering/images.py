@@ -115,13 +115,13 @@ def load_artwork(
         image.close()
         raise ImageError("truncated", f"truncated or corrupt image data: {exc}", field) from None
     try:
-        return _normalise(image)
+        return normalise_image(image)
     except (OSError, ValueError) as exc:
         raise ImageError("unsupported", f"unsupported image ({image.mode}): {exc}", field) from None
 
 
-def _normalise(image: Image.Image) -> Image.Image:
-    """Upright, 8 bits per channel, sRGB, RGB or RGBA."""
+def normalise_image(image: Image.Image) -> Image.Image:
+    """An already opened image made upright, 8 bits per channel, sRGB, RGB or RGBA."""
     icc = image.info.get("icc_profile")
     upright = ImageOps.exif_transpose(image)
     image = upright if upright is not None else image

@@ -29,7 +29,7 @@ from haven_pipelines.domain.errors import HavenError, ValidationError
 from haven_pipelines.rendering import geometry
 from haven_pipelines.rendering.draw import Painter, scale_color
 from haven_pipelines.rendering.frame import FrameGeometry, draw_frame, frame_geometry, light_field, opening_shade, side_brightness
-from haven_pipelines.rendering.images import FORMATS, encode, load_artwork, normalise_format
+from haven_pipelines.rendering.images import FORMATS, encode, load_artwork, normalise_format, normalise_image
 from haven_pipelines.rendering.room import draw_room
 from haven_pipelines.rendering.scenes import SceneConfig, get_scene
 
@@ -72,6 +72,7 @@ class WindowPlan:
     light: Image.Image
     bevel: tuple[tuple[tuple[int, int, int, int], tuple[int, int, int]], ...]
     overlay: tuple[Image.Image, Image.Image, tuple[int, int]] | None
+    fill: tuple[int, int, int] | None = None
 
 
 @dataclass
@@ -129,18 +130,25 @@ class PreparedScene:
             target = (max(1, qx1 - qx0), max(1, qy1 - qy0))
             coeffs, mask = None, None
         else:
-            box = geometry.bbox(quad)
+            # Without a mat the art meets the moulding: it is pasted a little past its edge, and a
+            # thin anti-aliased ring of the moulding goes back over the seam (``overlay`` below).
+            grow = 0.0 if m > 0 else 1.5 / s
+            pasted = [(x * s, y * s) for x, y in self.geo.scene_points(geometry.rect(x0 - grow, y0 - grow, x1 + grow, y1 + grow))]
+            box = geometry.bbox(pasted)
             bw, bh = box[2] - box[0], box[3] - box[1]
             target = (max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s)))
             local = [(x - box[0], y - box[1]) for x, y in quad]
             to_art = geometry.homography(local, geometry.rect(0, 0, target[0], target[1]))
             coeffs = geometry.pil_coefficients(to_art)
-            mask = _aa_polygon((bw, bh), [local])
+            mask = _aa_polygon((bw, bh), [[(x - box[0], y - box[1]) for x, y in pasted]])
         ox0, oy0 = self.opening_box[:2]
         light = self.light[box[1] - oy0 : box[3] - oy0, box[0] - ox0 : box[2] - ox0]
         light_img = Image.fromarray(np.clip(light * 255 + 0.5, 0, 255).astype(np.uint8), "RGB")
         bevel: list[tuple[tuple[int, int, int, int], tuple[int, int, int]]] = []
         overlay = None
+        fill = None
+        if not self.upright and bevel_w == 0:
+            overlay, fill = self._moulding_seam(x0, y0, x1, y1)
         if bevel_w > 0:
             outer = geometry.rect(x0 - bevel_w, y0 - bevel_w, x1 + bevel_w, y1 + bevel_w)
             outer_px = [(x * s, y * s) for x, y in self.geo.scene_points(outer)]
@@ -179,7 +187,22 @@ class PreparedScene:
                     region = (at[0], at[1], at[0] + piece.width, at[1] + piece.height)
                     alpha.paste(ImageChops.lighter(alpha.crop(region), piece), at)
                 overlay = (patch, alpha, (ob[0], ob[1]))
-        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay)
+        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill)
+
+    def _moulding_seam(self, x0: float, y0: float, x1: float, y1: float):
+        """The moulding's innermost band as a patch whose inner edge is anti-aliased, and its colour."""
+        s = self.scale
+        inner = [(x * s, y * s) for x, y in self.geo.scene_points(geometry.rect(x0, y0, x1, y1))]
+        g = 3.0 / s
+        outer = [(x * s, y * s) for x, y in self.geo.scene_points(geometry.rect(x0 - g, y0 - g, x1 + g, y1 + g))]
+        ob = geometry.bbox(outer, pad=1)
+        size = (ob[2] - ob[0], ob[3] - ob[1])
+        shift = lambda pts: [(x - ob[0], y - ob[1]) for x, y in pts]  # noqa: E731
+        alpha = ImageChops.subtract(_aa_polygon(size, [shift(outer)]), _aa_polygon(size, [shift(inner)]))
+        patch = self.background.crop(ob)
+        (mx, my), = self.geo.scene_points([((x0 + x1) / 2, y0 - 1.5 / s)])
+        fill = self.background.getpixel((min(max(round(mx * s), 0), self.width - 1), min(max(round(my * s), 0), self.height - 1)))
+        return (patch, alpha, (ob[0], ob[1])), fill
 
     def canvas(self) -> Image.Image:
         """This thread's working copy of the background (renders restore what they touch)."""
@@ -203,7 +226,7 @@ def prepare_scene(scene: SceneConfig, width: int) -> PreparedScene:
     draw_frame(Painter(image, scale, seed=3), scene, geo)
     field_ = light_field(scene, width, height)
     outer = [(x * scale, y * scale) for x, y in geo.scene_points(geometry.rect(0, 0, geo.flat_w, geo.flat_h))]
-    ox0, oy0, ox1, oy1 = geometry.bbox(outer, pad=2)
+    ox0, oy0, ox1, oy1 = geometry.bbox(outer, pad=4)
     ox0, oy0, ox1, oy1 = max(0, ox0), max(0, oy0), min(width, ox1), min(height, oy1)
     field_[oy0:oy1, ox0:ox1] *= opening_shade(scene, geo, scale, (ox0, oy0, ox1, oy1))[:, :, None]
     arr = np.asarray(image, dtype=np.float32) * field_
@@ -260,7 +283,7 @@ DEFAULT_CACHE = SceneCache()
 
 
 class _FitCache:
-    """Resized artworks for one batch, by (artwork, target size, fit)."""
+    """Resized artworks for one batch, by (artwork, target size, fit), and each one's reduced copy."""
 
     def __init__(self) -> None:
         self._items: dict[tuple, Image.Image] = {}
@@ -273,6 +296,17 @@ class _FitCache:
     def put(self, key: tuple, image: Image.Image) -> None:
         with self._lock:
             self._items[key] = image
+
+    def working(self, index: int, image: Image.Image, factor: int) -> Image.Image:
+        """``image`` reduced by ``factor`` or less: a kept copy when it is large enough."""
+        with self._lock:
+            kept = self._working.get(index)
+        if kept is not None and image.width / kept.width <= factor:
+            return kept
+        reduced = image.reduce(factor)
+        with self._lock:
+            self._working[index] = reduced
+        return reduced
 
 
 class LocalRenderer:
@@ -367,7 +401,7 @@ class LocalRenderer:
         fitted = _fitted(image, index, plan.target, config, fits)
         piece = fitted if plan.coeffs is None else fitted.transform(
             (plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]), Image.Transform.PERSPECTIVE,
-            plan.coeffs, Image.Resampling.BILINEAR,
+            plan.coeffs, Image.Resampling.BILINEAR, fillcolor=plan.fill,
         )
         piece = ImageChops.multiply(piece, plan.light)
         canvas = prepared.canvas()
@@ -412,9 +446,7 @@ def _as_image(artwork: bytes | Image.Image) -> Image.Image:
         if artwork.mode in ("RGB", "RGBA"):
             return artwork
         # An image handed over already decoded still goes through the same normalisation.
-        from haven_pipelines.rendering.images import _normalise
-
-        return _normalise(artwork)
+        return normalise_image(artwork)
     return load_artwork(artwork)
 
 
@@ -463,12 +495,4 @@ def _working_copy(image: Image.Image, index: int, target: tuple[int, int], fits:
     factor = math.floor(min(image.width / target[0], image.height / target[1]))
     if factor < 2:
         return image
-    if fits is None:
-        return image.reduce(factor)
-    with fits._lock:
-        working = fits._working.get(index)
-    if working is None or image.width / working.width > factor:
-        working = image.reduce(factor)
-        with fits._lock:
-            fits._working[index] = working
-    return working
+    return image.reduce(factor) if fits is None else fits.working(index, image, factor)
