@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from haven_pipelines.integrations.shopify import documents
 from haven_pipelines.integrations.shopify.errors import ShopifyResponseError, ShopifyUserErrors, UserError
@@ -34,6 +34,8 @@ class BaseShopifyClient(ABC):
     """Shopify Admin GraphQL operations over an abstract transport (:meth:`execute`)."""
 
     api_version: str
+    #: True for the dry run (nothing is sent), False for the live client.
+    dry_run: ClassVar[bool] = False
 
     @abstractmethod
     def execute(self, document: str, variables: Mapping[str, Any] | None = None, *, idempotent: bool = True) -> GraphQLResult:

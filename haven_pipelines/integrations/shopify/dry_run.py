@@ -50,6 +50,8 @@ class DryRunShopifyClient(BaseShopifyClient):
         clock: the time stamped on each entry (UTC).
     """
 
+    dry_run = True
+
     def __init__(
         self,
         recorder: Callable[[OutboxEntry], None] | None = None,

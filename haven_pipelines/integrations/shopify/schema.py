@@ -27,14 +27,22 @@ from pathlib import Path
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInputType,
     GraphQLSchema,
     NoDeprecatedCustomRule,
     OperationDefinitionNode,
     build_client_schema,
+    get_named_type,
+    get_nullable_type,
+    is_input_object_type,
+    is_list_type,
     parse,
     specified_rules,
+    type_from_ast,
     validate,
 )
 from graphql.execution import get_variable_values
@@ -116,6 +124,30 @@ def _tighten_scalars(schema: GraphQLSchema) -> None:
             scalar.parse_value = rule  # type: ignore[method-assign]
 
 
+class _NoDeprecated(NoDeprecatedCustomRule):
+    """graphql-core's rule, fixed for schemas built from introspection.
+
+    Its argument check reads the field's AST node, which a client schema does not have, and fails
+    with an AttributeError; this version names the field from the validation context instead.
+    """
+
+    def enter_argument(self, node: ArgumentNode, *_args: Any) -> None:
+        arg_def = self.context.get_argument()
+        if arg_def is None or arg_def.deprecation_reason is None:
+            return
+        directive = self.context.get_directive()
+        if directive is not None:
+            where = f"@{directive.name}"
+        else:
+            parent = self.context.get_parent_type()
+            field = self.context.get_field_def()
+            field_name = next((k for k, v in (getattr(parent, "fields", None) or {}).items() if v is field), "?")
+            where = f"{getattr(parent, 'name', '?')}.{field_name}"
+        self.report_error(
+            GraphQLError(f"{where} argument '{node.name.value}' is deprecated. {arg_def.deprecation_reason}", node)
+        )
+
+
 @dataclass(frozen=True)
 class OperationInfo:
     """The single operation of a document: its name and kind (``query`` or ``mutation``)."""
@@ -176,7 +208,7 @@ def validate_document(
         ast = _parse(document)
     except GraphQLError as exc:
         return [f"syntax: {exc.message}"]
-    rules = list(specified_rules) if allow_deprecated else [*specified_rules, NoDeprecatedCustomRule]
+    rules = list(specified_rules) if allow_deprecated else [*specified_rules, _NoDeprecated]
     problems = [_describe(e) for e in validate(schema, ast, rules)]
     operations = [d for d in ast.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or operations[0].name is None:
@@ -194,7 +226,37 @@ def validate_document(
     problems += [f"variable ${name} is not declared by {operation.name.value}" for name in sent if name not in defined]
     coerced = get_variable_values(schema, operation.variable_definitions or (), sent, max_errors=50)
     if isinstance(coerced, list):
-        problems += [_describe(e) for e in coerced]
+        return problems + [_describe(e) for e in coerced]
+    if not allow_deprecated:
+        # The document rule sees only literals; deprecated input fields can also arrive in variables.
+        for definition in operation.variable_definitions or ():
+            name = definition.variable.name.value
+            var_type = type_from_ast(schema, definition.type)
+            if name in sent and var_type is not None:
+                problems += _deprecated_inputs(var_type, sent[name], f"${name}")  # type: ignore[arg-type]
+    return problems
+
+
+def _deprecated_inputs(type_: GraphQLInputType, value: Any, path: str) -> list[str]:
+    """Deprecated input-object fields used anywhere inside ``value`` (which already coerced)."""
+    nullable = get_nullable_type(type_)  # type: ignore[type-var]
+    if value is None:
+        return []
+    if is_list_type(nullable):
+        items = value if isinstance(value, list) else [value]
+        return [p for i, item in enumerate(items) for p in _deprecated_inputs(nullable.of_type, item, f"{path}[{i}]")]
+    named = get_named_type(nullable)
+    if not is_input_object_type(named) or not isinstance(value, Mapping):
+        return []
+    assert isinstance(named, GraphQLInputObjectType)
+    problems = []
+    for key, item in value.items():
+        field = named.fields.get(key)
+        if field is None:
+            continue
+        if field.deprecation_reason:
+            problems.append(f"{path}.{key}: {named.name}.{key} is deprecated. {field.deprecation_reason}")
+        problems += _deprecated_inputs(field.type, item, f"{path}.{key}")
     return problems
 
 
