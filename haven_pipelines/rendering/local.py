@@ -27,7 +27,7 @@ from PIL import Image, ImageChops, ImageDraw
 
 from haven_pipelines.domain.errors import HavenError, ValidationError
 from haven_pipelines.rendering import geometry
-from haven_pipelines.rendering.draw import Painter, scale_color
+from haven_pipelines.rendering.draw import Painter
 from haven_pipelines.rendering.frame import FrameGeometry, draw_frame, frame_geometry, light_field, opening_shade, side_brightness
 from haven_pipelines.rendering.images import FORMATS, encode, load_artwork, normalise_format, normalise_image
 from haven_pipelines.rendering.room import draw_room
