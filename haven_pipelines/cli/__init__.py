@@ -8,10 +8,14 @@ from __future__ import annotations
 import click
 
 from haven_pipelines.cli.approvals import approvals
+from haven_pipelines.cli.credits import credits
 from haven_pipelines.cli.db import db
+from haven_pipelines.cli.demo import demo
 from haven_pipelines.cli.pipeline import pipeline
 from haven_pipelines.cli.products import products
 from haven_pipelines.cli.render import mockups, render
+from haven_pipelines.cli.scenes import scenes
+from haven_pipelines.cli.shopify import shopify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,20 +27,5 @@ def main() -> None:
     """
 
 
-for command in (db, render, mockups, products, approvals, pipeline):
+for command in (db, demo, credits, render, mockups, scenes, products, shopify, approvals, pipeline):
     main.add_command(command)
-
-
-def _register_optional() -> None:
-    """Groups whose modules are written by other parts of the project register here once present."""
-    import importlib
-
-    for module, name in (("demo", "demo"), ("credits", "credits"), ("shopify", "shopify"), ("scenes", "scenes")):
-        try:
-            mod = importlib.import_module(f"haven_pipelines.cli.{module}")
-        except ModuleNotFoundError:
-            continue
-        main.add_command(getattr(mod, name))
-
-
-_register_optional()

@@ -274,7 +274,7 @@ class ProductService:
             raise Conflict(f"product {product_id} is waiting for approval")
         spec = _spec_from_detail(detail, costs)
         with self.shopify(user_id, product_id) as (client, entries):
-            dry_run = not hasattr(client, "endpoint")
+            dry_run = client.dry_run
             try:
                 urls = [self._image_url(client, image) for image in spec.images]
                 variables = product_set_input(spec, image_urls=urls, status="ACTIVE")
@@ -341,7 +341,7 @@ class ProductService:
         dry_run = True
         if gid:
             with self.shopify(user_id, product_id) as (client, entries):
-                dry_run = not hasattr(client, "endpoint")
+                dry_run = client.dry_run
                 try:
                     client.archive_product(gid)
                 except (ShopifyError, HavenError) as exc:
@@ -377,7 +377,7 @@ class ProductService:
         published = [d for d in details if d["shopify_product_gid"]]
         to_fix: list[str] = []
         with self.shopify(user_id) as (client, _entries):
-            if not hasattr(client, "endpoint"):
+            if client.dry_run:
                 # A dry run has no shop to compare with: report nothing rather than "all deleted".
                 report.dry_run = True
                 return report
