@@ -1,0 +1,193 @@
+"""Benchmark: the nightly render batch as one Dagster backfill, against one run per partition.
+
+Run: ``.venv/bin/python bench/nightly.py [--designs 100] [--per-partition-sample 10] [--workers N]``
+
+Three measurements in this one process, each on a fresh SQLite app database and image folder loaded
+with the same demo designs (``load_demo``), and one temporary ``DAGSTER_HOME`` (SQLite instance):
+
+1. ``pure``: the same (design, scene) renders through :class:`RenderService` directly, no Dagster.
+2. ``backfill``: ``approved_design_assets`` and ``mockups`` of ``demo_pipeline_job`` over the whole
+   partition range as ONE run (``BackfillPolicy.single_run()``, the range tags that ``haven pipeline
+   run`` uses), executed in process as that command does.
+3. ``per-partition``: the same selection, one run per design partition, measured on the first
+   ``--per-partition-sample`` designs and scaled linearly to all of them.
+
+Scenes: the ``mockups`` asset renders the scenes each design's collection recommends
+(``scenes_for_design``); the demo collections recommend three of the five system scenes each, and
+the asset offers no per-design scene override. So ``--designs 100`` renders 300 mockups, not 500;
+every figure counts the renders actually done (``--designs 167`` gives about 500).
+
+Dagster overhead = backfill wall time minus pure rendering time, as a share of the backfill's wall
+time. Runs are in process (no run launcher subprocess): a launched run adds its process start-up on
+top, so the per-partition figure here is a lower bound for the run-per-partition way.
+Products and listings are left out on purpose: the comparison is about rendering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from haven_pipelines.db.engine import create_engine  # noqa: E402
+from haven_pipelines.db.migrate import upgrade  # noqa: E402
+from haven_pipelines.db.tables import mockups  # noqa: E402
+from haven_pipelines.services.context import build_context  # noqa: E402
+from haven_pipelines.services.demo import load_demo  # noqa: E402
+from haven_pipelines.services.designs import scenes_for_design  # noqa: E402
+from haven_pipelines.services.render import RenderService, RenderTask  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Dagster's console logger prints every step event at DEBUG; the events are still stored.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def fresh_app(root: Path, name: str, designs: int) -> tuple[str, Path, str, list[str]]:
+    """A migrated SQLite app DB and data folder with ``designs`` demo designs.
+
+    Returns:
+        (database url, data folder, demo user id, design ids in load order).
+    """
+    data_dir = root / name
+    url = f"sqlite:///{root / (name + '.db')}"
+    upgrade(url)
+    ctx = build_context(database_url=url, data_dir=str(data_dir))
+    try:
+        summary = load_demo(ctx.engine, ctx.blob_store, designs=designs)
+    finally:
+        ctx.close()
+    return url, data_dir, summary.user_id, list(summary.designs_created)
+
+
+def point_env_at(url: str, data_dir: Path, workers: int | None) -> None:
+    """The Dagster resources read these when a run starts (local renderer, local images, dry run)."""
+    os.environ.update({"HAVEN_DATABASE_URL": url, "HAVEN_DATA_DIR": str(data_dir), "HAVEN_RENDERER": "local",
+                       "HAVEN_BLOB_STORE": "local", "HAVEN_SHOPIFY_MODE": "dry_run"})
+    if workers:
+        os.environ["HAVEN_RENDER_WORKERS"] = str(workers)
+
+
+def rendered(url: str) -> tuple[int, int]:
+    """(mockups done, mockups failed) in the app DB at ``url``."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = dict(conn.execute(select(mockups.c.status, func.count()).group_by(mockups.c.status)).all())
+    finally:
+        engine.dispose()
+    return rows.get("completed", 0) + rows.get("approved", 0), rows.get("failed", 0)
+
+
+def run_pure(root: Path, designs: int, workers: int | None) -> tuple[float, int]:
+    """Render every design's recommended scenes through RenderService; returns (seconds, renders)."""
+    url, data_dir, user_id, ids = fresh_app(root, "pure", designs)
+    ctx = build_context(database_url=url, data_dir=str(data_dir), workers=workers)
+    try:
+        tasks = [RenderTask(a, s) for a in ids for s in scenes_for_design(ctx.engine, a)]
+        started = time.perf_counter()
+        result = RenderService(ctx).render_batch(user_id, tasks)
+        elapsed = time.perf_counter() - started
+    finally:
+        ctx.close()
+    failed = sum(o.status == "failed" for o in result.outcomes)
+    if failed:
+        raise SystemExit(f"pure rendering: {failed} render(s) failed")
+    return elapsed, rendered(url)[0]
+
+
+def run_dagster(instance, job, selection, root: Path, name: str, designs: int, sample: int | None,
+                workers: int | None) -> tuple[float, int, int, int]:
+    """Materialise designs+mockups for a fresh demo DB, as one run or (``sample``) one run per partition.
+
+    Returns:
+        (seconds, renders done, runs, partitions covered).
+    """
+    url, data_dir, _user, ids = fresh_app(root, name, designs)
+    point_env_at(url, data_dir, workers)
+    from haven_pipelines.defs.partitions import DESIGNS_PARTITION
+
+    instance.add_dynamic_partitions(DESIGNS_PARTITION, ids)
+    runs = 0
+    started = time.perf_counter()
+    if sample is None:
+        tag_sets = [{RANGE_START: ids[0], RANGE_END: ids[-1]}]
+    else:
+        tag_sets = [{"dagster/partition": key} for key in ids[:sample]]
+    for tags in tag_sets:
+        result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection, raise_on_error=False,
+                                        run_config=QUIET)
+        runs += 1
+        if not result.success:
+            raise SystemExit(f"{name}: run {result.run_id} failed")
+    elapsed = time.perf_counter() - started
+    done, failed = rendered(url)
+    if failed:
+        raise SystemExit(f"{name}: {failed} render(s) failed")
+    return elapsed, done, runs, len(ids) if sample is None else min(sample, len(ids))
+
+
+def main() -> None:
+    """Parse the options, run the three measurements, print the figures and the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", type=int, default=100, help="demo designs (1-200)")
+    parser.add_argument("--per-partition-sample", type=int, default=10, help="partitions actually run one by one")
+    parser.add_argument("--workers", type=int, default=None, help="render threads (default: the renderer's, one per core)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="haven-nightly-"))
+    home = root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())))
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        import dagster as dg
+
+        from haven_pipelines.definitions import defs
+
+        job = defs.resolve_job_def("demo_pipeline_job")
+        selection = [dg.AssetKey("approved_design_assets"), dg.AssetKey("mockups")]
+        print(f"nightly bench: {args.designs} demo designs, recommended scenes each, local renderer, "
+              f"{os.cpu_count()} cores, folder {root}")
+        with dg.DagsterInstance.get() as instance:
+            # Warm-up (not timed): imports, definitions, the instance's SQLite schema, scene caches.
+            run_dagster(instance, job, selection, root, "warmup", 1, None, args.workers)
+
+            pure_s, pure_n = run_pure(root, args.designs, args.workers)
+            bf_s, bf_n, bf_runs, _ = run_dagster(instance, job, selection, root, "backfill", args.designs, None, args.workers)
+            pp_s, pp_n, pp_runs, pp_parts = run_dagster(instance, job, selection, root, "per_partition", args.designs,
+                                                        args.per_partition_sample, args.workers)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+    scale = args.designs / pp_parts
+    pp_total = pp_s * scale
+    overhead_bf = max(bf_s - pure_s, 0.0) / bf_s
+    overhead_pp = max(pp_total - pure_s, 0.0) / pp_total
+    print()
+    print(f"{'way':<34}{'runs':>6}{'renders':>9}{'wall s':>10}{'renders/s':>11}{'Dagster share':>15}")
+    print(f"{'pure RenderService (no Dagster)':<34}{0:>6}{pure_n:>9}{pure_s:>10.1f}{pure_n / pure_s:>11.2f}{'-':>15}")
+    print(f"{'one backfill run':<34}{bf_runs:>6}{bf_n:>9}{bf_s:>10.1f}{bf_n / bf_s:>11.2f}{overhead_bf:>14.1%}")
+    print(f"{f'run per partition (measured {pp_parts})':<34}{pp_runs:>6}{pp_n:>9}{pp_s:>10.1f}{pp_n / pp_s:>11.2f}{'':>15}")
+    print(f"{'run per partition (scaled x' + f'{scale:g})':<34}{round(pp_runs * scale):>6}{round(pp_n * scale):>9}"
+          f"{pp_total:>10.1f}{pp_n * scale / pp_total:>11.2f}{overhead_pp:>14.1%}")
+    print()
+    print(f"backfill / pure rendering time:      {bf_s / pure_s:.2f}x   (goal < 1.5x)")
+    print(f"run-per-partition / backfill time:   {pp_total / bf_s:.2f}x   (goal >= 10x)")
+    print(f"Dagster seconds per run (per-partition): {max(pp_s - pure_s * pp_parts / args.designs, 0) / pp_runs:.2f}")
+
+
+if __name__ == "__main__":
+    main()
