@@ -380,3 +380,19 @@ def test_check_chain_reports_tampering(engine, ledger):
     assert "balance_before 2 != previous balance_after 1" in text
     assert "credit_balances.used is 6" in text
     assert "mockups.credits_used sums to 7" in text
+
+
+def test_month_usage_is_exact_across_ledger_instances(engine):
+    """Each ledger remembers month sums it booked; bookings by another instance must still count."""
+    user = make_user(engine, "two@haven.test")
+    mine, theirs = CreditLedger(engine), CreditLedger(engine)
+    first = mine.reserve(user, 2, idempotency_key="m1", now=NOW)
+    assert theirs.reserve(user, 3, idempotency_key="t1", now=NOW).usage.used_this_month == 5
+    assert theirs.reserve(user, 4, idempotency_key="t2", now=datetime(2025, 5, 1, tzinfo=UTC)).usage.used_this_month == 4
+    theirs.refund(user, first.id, "failed")
+
+    latest = mine.reserve(user, 1, idempotency_key="m2", now=NOW)
+
+    assert (latest.usage.used_this_year, latest.usage.used_this_month) == (8, 4)
+    assert mine.usage(user, 2025, 6).used_this_month == 4
+    assert mine.usage(user, 2025, 5).used_this_month == 4

@@ -33,8 +33,11 @@ Conventions chosen here (not in the source):
 
 Speed on PostgreSQL: a reservation is one statement (CTEs: idempotency look-up, conditional
 update, reservation insert, ledger insert) run in autocommit, so the server commits it without
-another round trip and the row lock is held only for the statement and its commit. SQLite runs the
-same steps as plain statements inside one ``BEGIN IMMEDIATE`` transaction.
+another round trip and the row lock is held only for the statement and its commit. The month's
+usage in the result is exact without summing the whole month each time: the ledger remembers, per
+user and month, the sum up to the last seq it booked, and adds only the rows after it (a second,
+lock-free read is needed only when other processes booked while this one waited for the lock).
+SQLite runs the same steps as plain statements inside one ``BEGIN IMMEDIATE`` transaction.
 """
 
 from __future__ import annotations
@@ -128,15 +131,16 @@ def _check_year_month(year: int | None, month: int | None, now: datetime) -> tup
 # One round trip on PostgreSQL. Data-modifying CTEs all run against the statement's snapshot: the
 # UPDATE waits for the balance row lock and re-checks ``used + n <= budget`` on the newest row
 # version (READ COMMITTED), which is what makes the budget exact. The outer SELECT reads the
-# snapshot: ``used_seen``/``seq_seen`` are the balance before any concurrent change, and
-# ``month_seen`` is the month's sum without this reservation's row.
+# snapshot: ``used_seen``/``seq_seen`` are the balance row as the snapshot saw it, and every ledger
+# row with ``seq <= seq_seen`` (and no other) is visible to it, since each row is written in the
+# same transaction as the balance update that numbered it. ``month_since`` sums the month's rows
+# after ``known_seq`` (what this process already knows, see ``_MonthCache``), walking the
+# ``(user_id, year, seq)`` index, so its cost does not grow with the month's length.
 _PG_RESERVE = text(
     """
 WITH settings AS (
     SELECT COALESCE((SELECT annual_mockup_budget FROM user_settings WHERE user_id = :user_id), :default_budget) AS budget,
-           COALESCE((SELECT monthly_mockup_soft_limit FROM user_settings WHERE user_id = :user_id), :default_soft) AS soft_limit,
-           (SELECT COALESCE(SUM(credits), 0) FROM mockup_credit_usage
-             WHERE user_id = :user_id AND year = :year AND month = :month) AS month_seen
+           COALESCE((SELECT monthly_mockup_soft_limit FROM user_settings WHERE user_id = :user_id), :default_soft) AS soft_limit
 ),
 existing AS (
     SELECT id FROM credit_reservations WHERE user_id = :user_id AND idempotency_key = :key
@@ -169,17 +173,50 @@ SELECT (SELECT id FROM existing) AS existing_id,
        (SELECT seq FROM booked) AS seq,
        b.used AS used_seen,
        b.ledger_seq AS seq_seen,
-       s.budget, s.soft_limit, s.month_seen,
+       s.budget, s.soft_limit,
+       -- The month is tested in the sum, not the WHERE, and the seq range has an upper bound that
+       -- is always true: both keep the planner (generic prepared plans included) on the
+       -- (user_id, year, seq) index, reading only the rows after known_seq.
+       (SELECT COALESCE(SUM(CASE WHEN month = :month THEN credits ELSE 0 END), 0) FROM mockup_credit_usage
+         WHERE user_id = :user_id AND year = :year AND seq > :known_seq AND seq <= :known_seq + 1000000000) AS month_since,
        EXISTS (SELECT 1 FROM users WHERE id = :user_id) AS user_exists
   FROM settings s
   LEFT JOIN credit_balances b ON b.user_id = :user_id AND b.year = :year
 """
 )
 
-_MONTH_UPTO = text(
-    "SELECT COALESCE(SUM(credits), 0) FROM mockup_credit_usage "
-    "WHERE user_id = :user_id AND year = :year AND month = :month AND seq <= :seq"
+# The month's rows booked by others between our snapshot and our lock (seq_seen < seq < ours).
+_MONTH_BETWEEN = text(
+    "SELECT COALESCE(SUM(CASE WHEN month = :month THEN credits ELSE 0 END), 0) FROM mockup_credit_usage "
+    "WHERE user_id = :user_id AND year = :year AND seq > :after AND seq < :before"
 )
+
+_OPEN_YEAR = text(
+    "INSERT INTO credit_balances (user_id, year, used, ledger_seq, created_at, updated_at) "
+    "VALUES (:user_id, :year, 0, 0, :now, :now) ON CONFLICT DO NOTHING"
+)
+
+
+class _MonthCache:
+    """Per-ledger memory of ``(user, year, month) -> (seq, net credits of the month up to seq)``.
+
+    Ledger rows are append-only (a commit only names the mockup), so the month's sum up to a seq
+    never changes; a reservation then only adds the rows booked since. Bounded, thread-safe enough:
+    an entry only ever moves forward, and a lost update only costs a longer sum next time.
+    """
+
+    def __init__(self, size: int = 4096):
+        self._size = size
+        self._known: dict[tuple[str, int, int], tuple[int, int]] = {}
+
+    def get(self, key: tuple[str, int, int]) -> tuple[int, int]:
+        return self._known.get(key, (0, 0))
+
+    def put(self, key: tuple[str, int, int], seq: int, total: int) -> None:
+        if len(self._known) >= self._size:
+            self._known.clear()
+        if self._known.get(key, (0, 0))[0] < seq:
+            self._known[key] = (seq, total)
 
 
 class CreditLedger:
@@ -194,6 +231,7 @@ class CreditLedger:
         self._pg = is_postgres(engine)
         # The PostgreSQL reservation statement commits on its own (no COMMIT round trip).
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if self._pg else engine
+        self._months = _MonthCache()
 
     # -- usage ---------------------------------------------------------------------------------
 
@@ -313,51 +351,39 @@ class CreditLedger:
         params = dict(params, default_budget=DEFAULT_ANNUAL_BUDGET, default_soft=DEFAULT_MONTHLY_SOFT_LIMIT)
         for _ in range(_REFUSAL_RECHECKS):
             params["reservation_id"] = new_id()
+            params["known_seq"], params["known_sum"] = self._months.get((params["user_id"], params["year"], params["month"]))
             try:
                 with self._autocommit.connect() as conn:
                     row = conn.execute(_PG_RESERVE, params).mappings().one()
                     if row["used_after"] is not None:
-                        seq = int(row["seq"])
-                        if seq - 1 == row["seq_seen"]:
-                            # Nobody booked between our snapshot and our lock: the month is exact.
-                            month_used = int(row["month_seen"]) + params["credits"]
-                        else:
-                            # Others booked while we waited. Ours is committed; this read runs
-                            # outside the lock and counts exactly the rows up to ours.
-                            month_used = int(conn.execute(_MONTH_UPTO, dict(params, seq=seq)).scalar_one())
-                        return self._reserved(params, row, month_used)
+                        return self._reserved(conn, params, row)
             except IntegrityError:
                 # A concurrent call with the same key won the unique index; ours rolled back whole.
                 return self._replay(params)
             if row["existing_id"] is not None:
                 return self._replay(params)
             if row["used_seen"] is None:
-                # No balance row for this year yet: create it and charge in one transaction, so
-                # that a refusal leaves nothing behind.
                 if not row["user_exists"]:
                     raise NotFound("user", params["user_id"])
+                # First reservation of the year: create the balance row and charge in one
+                # transaction, so that a refusal leaves nothing behind.
                 with self.engine.begin() as conn:
-                    conn.execute(
-                        text(
-                            "INSERT INTO credit_balances (user_id, year, used, ledger_seq, created_at, updated_at) "
-                            "VALUES (:user_id, :year, 0, 0, :now, :now) ON CONFLICT DO NOTHING"
-                        ),
-                        params,
-                    )
+                    conn.execute(_OPEN_YEAR, params)
                     row = conn.execute(_PG_RESERVE, params).mappings().one()
-                    if row["existing_id"] is not None:
-                        return self._replay(params)
                     if row["used_after"] is not None:
-                        month_used = self._month_sum(conn, params["user_id"], params["year"], params["month"])
-                        return self._reserved(params, row, month_used)
+                        return self._reserved(conn, params, row)
+                    if row["existing_id"] is not None:
+                        break  # raced by the same key; replayed below, after this rollback-free exit
                     self._refuse(conn, params, int(row["budget"]))
-            # Refused against a row version newer than our snapshot: read again, outside any lock.
+                continue
+            # Refused against the newest row version, which our snapshot may not show: read again.
             with self.engine.connect() as conn:
                 self._refuse(conn, params, int(row["budget"]))
-        with self.engine.connect() as conn:
-            budget, _ = self._guardrails(conn, params["user_id"])
-            self._refuse(conn, params, budget, retry=False)
-        raise AssertionError("unreachable")  # pragma: no cover - _refuse always raises with retry=False
+        else:
+            with self.engine.connect() as conn:
+                budget, _ = self._guardrails(conn, params["user_id"])
+                self._refuse(conn, params, budget, retry=False)
+        return self._replay(params)
 
     def _refuse(self, conn: Connection, params: dict, budget: int, *, retry: bool = True) -> None:
         """Raise BudgetExceeded with what remains now; return (to retry) if the credits are there."""
@@ -371,12 +397,21 @@ class CreditLedger:
             return
         raise BudgetExceeded(params["credits"], remaining, budget, params["year"])
 
-    def _reserved(self, params: dict, row: RowMapping, month_used: int) -> Reservation:
-        used_after = int(row["used_after"])
+    def _reserved(self, conn: Connection, params: dict, row: RowMapping) -> Reservation:
+        """The reservation just booked at ``row["seq"]``, with the month's usage exactly up to it."""
+        seq, seq_seen = int(row["seq"]), int(row["seq_seen"])
+        month_used = params["known_sum"] + int(row["month_since"]) + params["credits"]
+        if seq - 1 > seq_seen:
+            # Others booked while we waited for the lock. Those rows are committed now (each
+            # committed before releasing the lock to the next), so this read sees exactly them.
+            month_used += int(
+                conn.execute(_MONTH_BETWEEN, dict(params, after=seq_seen, before=seq)).scalar_one()
+            )
+        self._months.put((params["user_id"], params["year"], params["month"]), seq, month_used)
         usage = CreditUsage(
             year=params["year"],
             month=params["month"],
-            used_this_year=used_after,
+            used_this_year=int(row["used_after"]),
             used_this_month=month_used,
             annual_budget=int(row["budget"]),
             monthly_soft_limit=int(row["soft_limit"]),
