@@ -73,7 +73,12 @@ class BaseShopifyClient(ABC):
         return ShopInfo(id=shop["id"], name=shop["name"], domain=shop["myshopifyDomain"], currency=shop["currencyCode"])
 
     def product_set(
-        self, input: Mapping[str, Any], identifier: Mapping[str, Any] | None = None, *, synchronous: bool = True
+        self,
+        input: Mapping[str, Any],
+        identifier: Mapping[str, Any] | None = None,
+        *,
+        synchronous: bool = True,
+        with_media: bool = False,
     ) -> ProductSetResult:
         """Create or update one product with ``productSet``, upserting by ``identifier``.
 
@@ -82,11 +87,13 @@ class BaseShopifyClient(ABC):
             identifier: ``{"id": <product GID>}`` once known, else ``{"handle": <stable handle>}``: with
                 it, a retry or a second run updates the same product instead of creating another.
             synchronous: must stay True; the result is read from the synchronous answer.
+            with_media: also read back the media ids (one point per image); ``media`` is empty
+                without it.
 
         Returns:
-            The product's GID, handle, status, every variant (id and SKU) and its media.
+            The product's GID, handle, status, every variant (id and SKU) and, when asked, its media.
         """
-        variables: dict[str, Any] = {"input": dict(input), "synchronous": synchronous}
+        variables: dict[str, Any] = {"input": dict(input), "synchronous": synchronous, "withMedia": with_media}
         if identifier:
             variables["identifier"] = dict(identifier)
         result = self.execute(documents.PRODUCT_SET, variables)
@@ -96,7 +103,7 @@ class BaseShopifyClient(ABC):
             raise ShopifyResponseError("productSet answered without a product", operation="ProductSet")
         try:
             variants = [VariantRef(id=v["id"], sku=v.get("sku")) for v in self._all_variants(product)]
-            media = [MediaRef(id=m["id"], alt=m.get("alt"), status=m.get("status")) for m in product["media"]["nodes"]]
+            media = [MediaRef(id=m["id"], alt=m.get("alt"), status=m.get("status")) for m in (product.get("media") or {}).get("nodes", ())]
             return ProductSetResult(
                 id=product["id"],
                 handle=product["handle"],

@@ -151,7 +151,7 @@ class DryRunShopifyClient(BaseShopifyClient):
             "title": product["title"],
             "status": product["status"],
             "variants": {"nodes": [{"id": v["id"], "sku": v["sku"]} for v in variants], "pageInfo": {"hasNextPage": False, "endCursor": None}},
-            "media": {"nodes": media},
+            **({"media": {"nodes": media}} if variables.get("withMedia") else {}),
         }
 
     @staticmethod

@@ -43,7 +43,8 @@ def connect() -> Iterator[Callable[..., ShopifyClient]]:
 
 def test_publish_creates_one_product_with_every_variant_and_image(shop, connect):
     product_input, identifier = product_set_variables(1)
-    result = connect(shop).product_set(product_input, identifier)
+    result = connect(shop).product_set(product_input, identifier, with_media=True)
+    assert len(result.media) == 6
     assert list(shop.products) == [result.id]
     stored = shop.products[result.id]
     assert len(stored.variants) == 21 and len(stored.media) == 6
@@ -96,7 +97,7 @@ def test_throttled_is_waited_out_not_raised(connect):
 
 
 def test_pacing_keeps_a_small_bucket_from_throttling(connect):
-    # A 200-point bucket holds one publish (requested ~150, charged ~57) at a time.
+    # A 200-point bucket holds one publish (requested ~150, charged ~49) at a time.
     with FakeShopify(bucket_size=200, restore_rate=1000) as fake:
         client = connect(fake)
         for n in range(6):
@@ -144,7 +145,7 @@ def test_staged_upload_then_publish_with_the_resource_url(shop, connect):
     assert [u.data for u in shop.uploads.values()] == [b"\x89PNG\r\n\x1a\nfake image bytes"]
     product_input, identifier = product_set_variables(8)
     product_input["files"] = [{"originalSource": resource_url, "alt": "the design", "contentType": "IMAGE"}]
-    result = client.product_set(product_input, identifier)
+    result = client.product_set(product_input, identifier, with_media=True)
     assert [m.alt for m in result.media] == ["the design"]
 
 
@@ -188,3 +189,13 @@ def test_the_token_never_appears_in_logs_or_errors(shop, connect, caplog):
     seen += [r.getMessage() for r in caplog.records] + [str(r.args) for r in caplog.records]
     assert any("retrying" in text for text in seen)
     assert not [text for text in seen if shop.token in text]
+
+
+def test_media_are_read_back_only_when_asked(shop, connect):
+    client = connect(shop)
+    plain = client.product_set(*product_set_variables(30))
+    plain_cost = shop.calls[-1].actual_cost
+    full = client.product_set(*product_set_variables(31), with_media=True)
+    full_cost = shop.calls[-1].actual_cost
+    assert plain.media == () and len(full.media) == 6
+    assert full_cost - plain_cost == 2 + 6  # the media connection and one point per image

@@ -260,10 +260,10 @@ def test_product_set_sends_identifier_and_reads_every_variant(make_client):
         }
     }
     script = Script(ok(product_set_data(variants=2, has_next=True)), ok(page_two))
-    result = make_client(script).product_set({"title": "Be still"}, {"handle": "be-still"})
+    result = make_client(script).product_set({"title": "Be still"}, {"handle": "be-still"}, with_media=True)
     sent = script.bodies()
     assert sent[0]["operationName"] == "ProductSet"
-    assert sent[0]["variables"] == {"input": {"title": "Be still"}, "synchronous": True, "identifier": {"handle": "be-still"}}
+    assert sent[0]["variables"] == {"input": {"title": "Be still"}, "synchronous": True, "withMedia": True, "identifier": {"handle": "be-still"}}
     assert sent[1]["operationName"] == "ProductVariantsPage" and sent[1]["variables"] == {"id": "gid://shopify/Product/42", "after": "c1"}
     assert result.id == "gid://shopify/Product/42" and result.legacy_id == "42"
     assert result.variant_ids_by_sku() == {

@@ -34,12 +34,13 @@ def test_product_set_is_validated_recorded_and_answered():
     assert len(recorded) == 1
     entry = recorded[0]
     assert entry.operation == "ProductSet" and entry.document == documents.PRODUCT_SET and entry.recorded_at == NOW
-    assert entry.variables == {"input": product_input, "identifier": identifier, "synchronous": True}
+    assert entry.variables == {"input": product_input, "identifier": identifier, "synchronous": True, "withMedia": False}
 
     assert result.handle == identifier["handle"]
     assert result.id == fake_gid("Product", identifier["handle"])
     assert set(result.variant_ids_by_sku()) == {v["sku"] for v in product_input["variants"]}
-    assert len(result.media) == 6
+    assert result.media == ()  # read back only when asked
+    assert len(client.product_set(product_input, identifier, with_media=True).media) == 6
 
 
 def test_fake_gids_are_stable_across_instances():

@@ -18,7 +18,7 @@ def realistic_variables() -> dict[str, dict]:
     """What the client sends for each document, for a 21-variant, 6-image product."""
     product_input, identifier = product_set_variables(7)
     return {
-        "PRODUCT_SET": {"input": product_input, "identifier": identifier, "synchronous": True},
+        "PRODUCT_SET": {"input": product_input, "identifier": identifier, "synchronous": True, "withMedia": False},
         "PRODUCT_ARCHIVE": {"id": GID},
         "PRODUCT_GET": {"id": GID},
         "PRODUCT_BY_IDENTIFIER": {"identifier": {"handle": identifier["handle"]}},
