@@ -246,7 +246,7 @@ class CreditLedger:
         with self.engine.connect() as conn:
             return self._usage(conn, user_id, year, month)
 
-    def _usage(self, conn: Connection, user_id: str, year: int, month: int, *, upto_seq: int | None = None) -> CreditUsage:
+    def _usage(self, conn: Connection, user_id: str, year: int, month: int) -> CreditUsage:
         budget, soft_limit = self._guardrails(conn, user_id)
         used_year = conn.execute(
             select(credit_balances.c.used).where(credit_balances.c.user_id == user_id, credit_balances.c.year == year)
@@ -255,19 +255,16 @@ class CreditLedger:
             year=year,
             month=month,
             used_this_year=int(used_year or 0),
-            used_this_month=self._month_sum(conn, user_id, year, month, upto_seq=upto_seq),
+            used_this_month=self._month_sum(conn, user_id, year, month),
             annual_budget=budget,
             monthly_soft_limit=soft_limit,
         )
 
     @staticmethod
-    def _month_sum(conn: Connection, user_id: str, year: int, month: int, *, upto_seq: int | None = None) -> int:
-        # ``upto_seq`` gives the month "as of" one ledger row: every row with a lower seq was
-        # committed before that row's transaction took the balance lock, so the figure is exact.
+    def _month_sum(conn: Connection, user_id: str, year: int, month: int) -> int:
+        """Net credits of the month's ledger rows (charges minus refunds)."""
         t = mockup_credit_usage
         where = [t.c.user_id == user_id, t.c.year == year, t.c.month == month]
-        if upto_seq is not None:
-            where.append(t.c.seq <= upto_seq)
         return int(conn.execute(select(func.coalesce(func.sum(t.c.credits), 0)).where(*where)).scalar_one())
 
     @staticmethod
