@@ -66,6 +66,10 @@ class DynamicMockupsClient:
         batch_timeout: timeouts of ``POST /renders/batch``.
         download_timeout: timeouts of export downloads.
         max_connections: size of the connection pool (the render pool should not exceed it).
+        rate_headroom: fraction kept below ``max_requests_per_minute`` (default 2.5 %). A server that
+            enforces its limit by spacing counts a request that arrives a little late, followed by
+            one on time, as too early; running slightly under the limit lets such offsets drain
+            instead of piling up into 429s.
         limiter: a limiter to share with other clients of the same key (default: a new one).
         sleep: the wait function used between retries (injectable for tests).
     """
@@ -82,6 +86,7 @@ class DynamicMockupsClient:
         batch_timeout: httpx.Timeout | float = DEFAULT_BATCH_TIMEOUT,
         download_timeout: httpx.Timeout | float = DEFAULT_DOWNLOAD_TIMEOUT,
         max_connections: int = 20,
+        rate_headroom: float = 0.025,
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -89,7 +94,9 @@ class DynamicMockupsClient:
             raise e.AuthenticationError("api_key: empty; set DYNAMIC_MOCKUPS_API_KEY")
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
-        self.limiter = limiter or RateLimiter.per_minute(max_requests_per_minute)
+        if not 0 <= rate_headroom < 1:
+            raise ValueError("rate_headroom must be in [0, 1)")
+        self.limiter = limiter or RateLimiter.per_minute(max_requests_per_minute * (1 - rate_headroom))
         self.retry = retry or RetryPolicy()
         self._batch_timeout = batch_timeout
         self._sleep = sleep
