@@ -160,6 +160,13 @@ def test_ambiguous_failures_are_not_retried_for_non_idempotent_calls(make_client
     assert len(script.requests) == 1
 
 
+def test_product_set_without_identifier_is_never_blindly_retried(make_client):
+    script = Script(httpx.ReadTimeout("slow"))
+    with pytest.raises(ShopifyNetworkError):
+        make_client(script).product_set({"title": "x"})
+    assert len(script.requests) == 1  # it may have created the product: a retry could make a second
+
+
 def test_network_errors_are_retried(make_client):
     script = Script(httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("dropped"), ok(SHOP_DATA))
     assert make_client(script).shop().name == "Haven"
