@@ -306,13 +306,15 @@ class RenderService:
         key = mockup_key(user_id, task.asset_id, task.scene, output.data, output.ext)
         stored = self.blob_store.put(key, output.data, output.content_type)
         thumb = self.blob_store.put(thumbnail_key(key), make_thumbnail(output.data).data, "image/jpeg")
+        # One transaction: the mockup completes, its credits are committed and it is routed together.
+        # Apart, a crash between them left a finished mockup whose open reservation the sweeper
+        # then refunded (a render delivered unpaid), or a finished mockup never routed.
         with self.engine.begin() as conn:
             MockupStore(conn, user_id).complete(
                 prep.mockup_id, stored.url, stored.key, thumb.url, thumb.key, output.render_id,
                 {**dict(output.metadata), "width": output.width, "height": output.height, "renderer": self.renderer.name},
             )
-        self.ledger.commit(user_id, prep.reservation_id, prep.mockup_id)
-        with self.engine.begin() as conn:
+            self.ledger.commit(user_id, prep.reservation_id, prep.mockup_id, conn=conn)
             settings = SettingsStore(conn, user_id).get()
             approved = auto_approve(settings["global_mode"], settings["module_overrides"], skip_approval=skip_approval)
             approval_id = None

@@ -564,55 +564,65 @@ class CreditLedger:
 
     # -- commit / refund / sweep ------------------------------------------------------------------
 
-    def commit(self, user_id: str, reservation_id: str, mockup_id: str) -> Reservation:
+    def commit(self, user_id: str, reservation_id: str, mockup_id: str, *, conn: Connection | None = None) -> Reservation:
         """Close an open reservation with the mockup it paid for.
 
         Adds the credits to ``mockups.credits_used`` and one to ``render_count`` in the same
         transaction. Committing an already committed reservation to the same mockup is a no-op
         that returns it.
 
+        Args:
+            conn: run inside the caller's open transaction instead of a new one. The render service
+                completes the mockup and commits its credits in one transaction, so that a crash
+                can never leave a finished mockup whose reservation the sweeper would then refund.
+
         Raises:
             NotFound: no such reservation or mockup for this user.
             Conflict: the reservation was refunded, or committed to another mockup.
         """
+        if conn is not None:
+            return self._commit(conn, user_id, reservation_id, mockup_id)
+        with self.engine.begin() as own:
+            return self._commit(own, user_id, reservation_id, mockup_id)
+
+    def _commit(self, conn: Connection, user_id: str, reservation_id: str, mockup_id: str) -> Reservation:
         now = _utc(None)
         r = credit_reservations
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                update(r)
-                .where(
-                    r.c.id == reservation_id,
-                    r.c.user_id == user_id,
-                    r.c.status == "open",
-                    select(mockups.c.id).where(mockups.c.id == mockup_id, mockups.c.user_id == user_id).exists(),
+        row = conn.execute(
+            update(r)
+            .where(
+                r.c.id == reservation_id,
+                r.c.user_id == user_id,
+                r.c.status == "open",
+                select(mockups.c.id).where(mockups.c.id == mockup_id, mockups.c.user_id == user_id).exists(),
+            )
+            .values(status="committed", mockup_id=mockup_id, closed_at=now, updated_at=now)
+            .returning(r.c.credits)
+        ).first()
+        if row is not None:
+            conn.execute(
+                update(mockups)
+                .where(mockups.c.id == mockup_id, mockups.c.user_id == user_id)
+                .values(credits_used=mockups.c.credits_used + row[0], render_count=mockups.c.render_count + 1, updated_at=now)
+            )
+            # The ledger row now names the mockup, for reporting by mockup and scene.
+            conn.execute(
+                update(mockup_credit_usage)
+                .where(mockup_credit_usage.c.reservation_id == reservation_id, mockup_credit_usage.c.credits >= 0)
+                .values(mockup_id=mockup_id)
+            )
+        current = self._owned_reservation(conn, user_id, reservation_id)
+        if row is None:
+            if current["status"] == "committed" and current["mockup_id"] == mockup_id:
+                pass  # retried commit: already done
+            elif current["status"] != "open":
+                raise Conflict(
+                    f"reservation {reservation_id} is already {current['status']}"
+                    + (f" (mockup {current['mockup_id']})" if current["mockup_id"] else "")
                 )
-                .values(status="committed", mockup_id=mockup_id, closed_at=now, updated_at=now)
-                .returning(r.c.credits)
-            ).first()
-            if row is not None:
-                conn.execute(
-                    update(mockups)
-                    .where(mockups.c.id == mockup_id, mockups.c.user_id == user_id)
-                    .values(credits_used=mockups.c.credits_used + row[0], render_count=mockups.c.render_count + 1, updated_at=now)
-                )
-                # The ledger row now names the mockup, for reporting by mockup and scene.
-                conn.execute(
-                    update(mockup_credit_usage)
-                    .where(mockup_credit_usage.c.reservation_id == reservation_id, mockup_credit_usage.c.credits >= 0)
-                    .values(mockup_id=mockup_id)
-                )
-            current = self._owned_reservation(conn, user_id, reservation_id)
-            if row is None:
-                if current["status"] == "committed" and current["mockup_id"] == mockup_id:
-                    pass  # retried commit: already done
-                elif current["status"] != "open":
-                    raise Conflict(
-                        f"reservation {reservation_id} is already {current['status']}"
-                        + (f" (mockup {current['mockup_id']})" if current["mockup_id"] else "")
-                    )
-                else:
-                    raise NotFound("mockup", mockup_id)
-            return self._to_reservation(conn, current, replayed=False)
+            else:
+                raise NotFound("mockup", mockup_id)
+        return self._to_reservation(conn, current, replayed=False)
 
     def refund(self, user_id: str, reservation_id: str, reason: str) -> Reservation:
         """Close an open reservation by giving its credits back (a negative, chained ledger row).
