@@ -115,6 +115,16 @@ def render_metadata(report: dict[str, object]) -> dict[str, object]:
     })
 
 
+class MockupsConfig(dg.Config):
+    """Launchpad options of a ``mockups`` materialisation."""
+
+    scenes: list[str] = []
+    """Scene keys to render for every design in the run; empty means the scenes each design's
+    collection recommends. Unknown keys fail the run before anything is rendered or charged."""
+    regenerate: bool = False
+    """Render again even where a mockup exists (charged as regenerations)."""
+
+
 @dg.asset(
     partitions_def=design_partitions,
     deps=[approved_design_assets],
@@ -123,8 +133,11 @@ def render_metadata(report: dict[str, object]) -> dict[str, object]:
     group_name=GROUP,
     kinds={"python", "pillow"},
 )
-def mockups(context: dg.AssetExecutionContext, haven: HavenResource, budget: CreditBudgetResource) -> dg.MaterializeResult:
-    """Room mockups of each design, one per scene its collection recommends.
+def mockups(
+    context: dg.AssetExecutionContext, config: MockupsConfig, haven: HavenResource, budget: CreditBudgetResource
+) -> dg.MaterializeResult:
+    """Room mockups of each design, one per scene its collection recommends (or the scenes the
+    run's config names).
 
     Renders only what is missing (a re-run renders and charges nothing twice), fanned out on the
     render service's bounded pool, so a backfill of hundreds of designs is one run. Before anything
@@ -133,7 +146,8 @@ def mockups(context: dg.AssetExecutionContext, haven: HavenResource, budget: Cre
     credits (after rendering the designs that did fit). Failed renders are refunded and queued for
     retry; they are counted here but do not fail the run.
     """
-    report = render_designs(haven, budget, list(context.partition_keys), context.log)
+    report = render_designs(haven, budget, list(context.partition_keys), context.log,
+                            scenes=list(config.scenes) or None, regenerate=config.regenerate)
     metadata = render_metadata(report)
     refused: dict[str, str] = report["refused"]  # type: ignore[assignment]
     if refused:
