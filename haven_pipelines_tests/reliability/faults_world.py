@@ -149,23 +149,3 @@ def child_render(spec_json: str) -> None:
     ctx.close()
     sys.exit(0)
 
-
-def recorder(request):
-    """The suite's ``reliability_record`` fixture, or (until its conftest exists) a stand-in that keeps the rows.
-
-    The stand-in checks the arguments the real one takes, so a scenario cannot drift from its signature.
-    """
-    try:
-        return request.getfixturevalue("reliability_record")
-    except LookupError:  # pytest's FixtureLookupError derives from LookupError
-        rows: list[dict] = []
-
-        def record(section: str, scenario: str, injected: str, behaviour: str, invariants: list[str],
-                   figures: dict[str, int | float | str]) -> None:
-            assert section and scenario and injected and behaviour and invariants
-            assert all(isinstance(v, int | float | str) for v in figures.values())
-            rows.append({"section": section, "scenario": scenario, "injected": injected, "behaviour": behaviour,
-                         "invariants": invariants, "figures": figures})
-
-        record.rows = rows  # type: ignore[attr-defined]
-        return record

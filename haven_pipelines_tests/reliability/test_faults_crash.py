@@ -30,12 +30,6 @@ pytestmark = pytest.mark.postgres
 SWEEP_AGE = timedelta(minutes=15)
 
 
-@pytest.fixture
-def record(request):
-    """The suite's report recorder."""
-    return fw.recorder(request)
-
-
 def _start_child(spec: dict) -> subprocess.Popen:
     code = "import sys; from haven_pipelines_tests.reliability.faults_world import child_render; child_render(sys.argv[1])"
     return subprocess.Popen([sys.executable, "-c", code, json.dumps(spec)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -70,7 +64,7 @@ def _sweep_and_rerun(engine, images, user_id, tasks, killed_at: datetime):
     return ctx, blob, renderer, swept, result
 
 
-def test_sigkill_mid_batch_then_sweep_and_rerun(pg_url, pg_engine, tmp_path, record):
+def test_sigkill_mid_batch_then_sweep_and_rerun(pg_url, pg_engine, tmp_path, reliability_record):
     images = tmp_path / "images"
     blob = LocalBlobStore(images)
     user = fw.make_user(pg_engine, "crash@example.com")
@@ -79,11 +73,11 @@ def test_sigkill_mid_batch_then_sweep_and_rerun(pg_url, pg_engine, tmp_path, rec
     assert len(tasks) == 50
     log_path = tmp_path / "child-renders.log"
     child = _start_child({"database_url": pg_url, "images": str(images), "user_id": user, "tasks": tasks,
-                          "delay": 0.08, "log_path": str(log_path), "workers": 2})
+                          "delay": 0.08, "log_path": str(log_path), "workers": 1})
     deadline = time.monotonic() + 60
     try:
-        # Kill after 15 finished renders, just after a render started: its credit is reserved and the
-        # renderer sleeps 80 ms, so the kill lands mid-render with reservations open.
+        # One worker, killed just after the 16th render started: 15 mockups are finished and stored,
+        # the 16th has its credit reserved and sleeps 80 ms in the renderer, so the kill lands mid-render.
         while time.monotonic() < deadline and child.poll() is None and len(fw.read_render_log(log_path)[1]) < 15:
             time.sleep(0.01)
         started = len(fw.read_render_log(log_path)[0])
@@ -99,7 +93,7 @@ def test_sigkill_mid_batch_then_sweep_and_rerun(pg_url, pg_engine, tmp_path, rec
     done_at_kill, open_at_kill = _counts(pg_engine, user)
     before = done_mockups(pg_engine, user)
     child_renders = Counter(fw.read_render_log(log_path)[1])
-    assert 0 < done_at_kill < 50 and open_at_kill >= 1
+    assert (done_at_kill, open_at_kill, sum(child_renders.values())) == (15, 1, 15)
 
     ctx, blob, renderer, swept, result = _sweep_and_rerun(pg_engine, images, user, tasks, killed_at)
     try:
@@ -115,16 +109,16 @@ def test_sigkill_mid_batch_then_sweep_and_rerun(pg_url, pg_engine, tmp_path, rec
         assert usage.used_this_year == 50  # 50 mockups, 50 credits: the refunded crash reservations cost nothing
     finally:
         ctx.close()
-    record("faults", "SIGKILL mid 50-render batch, sweeper, re-run",
+    reliability_record("faults", "SIGKILL mid 50-render batch, sweeper, re-run",
            f"SIGKILL of the render process after {done_at_kill} of 50 renders, {open_at_kill} reservation(s) open",
            "sweeper refunded the open reservations; the re-run skipped the finished mockups and rendered the rest once",
            invariants + ["nothing_undone", "no_double_render"],
-           {"renders_planned": 50, "renders_before_kill": done_at_kill, "child_render_calls": sum(child_renders.values()),
-            "reservations_swept": len(swept), "renders_after_rerun": result.rendered, "credits_charged": usage.used_this_year,
-            "faults_injected": 1})
+           {"renders_planned": 50, "renders_before_kill": done_at_kill, "reservations_swept": len(swept),
+            "renders_after_rerun": result.rendered, "renders_verified": 50, "credits_charged": usage.used_this_year,
+            "faults_injected": 1, "lost": 0})
 
 
-def test_sigkill_between_stored_mockup_and_ledger_commit(pg_url, pg_engine, tmp_path, record):
+def test_sigkill_between_stored_mockup_and_ledger_commit(pg_url, pg_engine, tmp_path, reliability_record):
     """The narrowest window: the image is stored and the mockup completed, the credit not yet committed."""
     images = tmp_path / "images"
     blob = LocalBlobStore(images)
@@ -141,12 +135,13 @@ def test_sigkill_between_stored_mockup_and_ledger_commit(pg_url, pg_engine, tmp_
         invariants = assert_invariants(pg_engine, blob, user)
         assert nothing_undone({k: v for k, v in before.items() if v["credits_used"]}, done_mockups(pg_engine, user)) == []
         assert ctx.ledger.usage(user).used_this_year == 4
+        assert swept and len(swept) == 1 and result.rendered == 2 and result.skipped == 2
         total_renders = 3 + sum(renderer.rendered.values())  # the child rendered 3 before it died
     finally:
         ctx.close()
-    record("faults", "SIGKILL between a stored mockup and its credit commit",
+    reliability_record("faults", "SIGKILL between a stored mockup and its credit commit",
            "SIGKILL right before the 3rd ledger commit (mockup row completed, reservation open)",
            "the sweeper and the re-run left every finished mockup paid exactly once",
            invariants + ["nothing_undone"],
            {"renders_planned": 4, "render_calls": total_renders, "reservations_swept": len(swept),
-            "credits_charged": 4, "faults_injected": 1})
+            "renders_verified": 4, "credits_charged": 4, "faults_injected": 1, "lost": 0})
