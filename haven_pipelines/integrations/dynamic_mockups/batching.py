@@ -19,13 +19,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
-
 from haven_pipelines.integrations.dynamic_mockups import errors as e
+from haven_pipelines.integrations.dynamic_mockups.client import DynamicMockupsClient, export_options
 from haven_pipelines.integrations.dynamic_mockups.models import RenderOutcome, RenderRequest
-
-if TYPE_CHECKING:
-    from haven_pipelines.integrations.dynamic_mockups.client import DynamicMockupsClient
 
 #: Whole-batch errors that say something about the batch's content, so each render is tried alone.
 _SPLIT_ON = (e.InvalidRequest, e.MalformedResponse)
@@ -76,9 +72,7 @@ def render_many(
         raise e.InvalidRequest(f"batch_size: {batch_size} must be at least 1")
     if workers < 1:
         raise e.InvalidRequest(f"workers: {workers} must be at least 1")
-    from haven_pipelines.integrations.dynamic_mockups.client import _export_options
-
-    _export_options(image_format, image_size)  # refuse bad options once, up front
+    export_options(image_format, image_size)  # refuse bad options once, up front
     outcomes: list[RenderOutcome | None] = [None] * len(requests)
     stop = _Stop()
 

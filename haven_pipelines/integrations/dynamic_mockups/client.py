@@ -19,7 +19,9 @@ ledger records what *we* reserved; a generous read timeout (120 s) keeps this ra
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
+import socket
 import threading
 import time
 import warnings
@@ -178,7 +180,7 @@ class DynamicMockupsClient:
         """:meth:`render` taking a :class:`RenderRequest`."""
         _check_request(request)
         body = request.body()
-        body["export_options"] = _export_options(image_format, image_size)
+        body["export_options"] = export_options(image_format, image_size)
         payload = self._call("POST", "renders", json=body)
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, dict):
@@ -198,7 +200,7 @@ class DynamicMockupsClient:
         """
         if not requests:
             return []
-        export_options = _export_options(image_format, image_size)
+        options = export_options(image_format, image_size)
         renders = []
         for i, request in enumerate(requests):
             _check_request(request, index=i)
@@ -207,7 +209,7 @@ class DynamicMockupsClient:
             body["export_label"] = _batch_label(i, request)
             renders.append(body)
         payload = self._call(
-            "POST", "renders/batch", json={"export_options": export_options, "renders": renders}, timeout=self._batch_timeout
+            "POST", "renders/batch", json={"export_options": options, "renders": renders}, timeout=self._batch_timeout
         )
         data = payload.get("data") if isinstance(payload, dict) else None
         items = data.get("renders") if isinstance(data, dict) else None
@@ -280,6 +282,8 @@ class DynamicMockupsClient:
         allowed_hosts: Sequence[str] | None = None,
         allow_insecure_for_tests: bool = False,
         expect_image: bool = False,
+        allow_private_addresses: bool | None = None,
+        resolver: Callable[[str], Sequence[str]] | None = None,
     ) -> bytes:
         """Fetch an export safely; the API key is never sent.
 
@@ -289,15 +293,23 @@ class DynamicMockupsClient:
             allowed_hosts: when given, the only hosts (exact names) the URL and redirects may use.
             allow_insecure_for_tests: allow ``http://`` (the loopback fake server); https otherwise.
             expect_image: also require the bytes to decode as an image (Pillow), refusing bombs.
+            allow_private_addresses: allow hosts that are, or resolve to, loopback, private, link-local
+                or other non-public addresses (default: only with ``allow_insecure_for_tests``). An
+                export URL is chosen by the API's answer, so without this check a forged or
+                compromised answer could make us fetch ``169.254.169.254`` or an internal service.
+            resolver: host name to IP addresses (default :func:`resolve_host`; tests inject one).
 
         Raises:
             DownloadError: wrong scheme or host, too large, a bad status, too many redirects, no answer,
                 or (``expect_image``) not an image.
         """
         hosts = {h.lower() for h in allowed_hosts} if allowed_hosts is not None else None
+        private_ok = allow_insecure_for_tests if allow_private_addresses is None else allow_private_addresses
         current = httpx.URL(url)
         for _ in range(MAX_REDIRECTS + 1):
             _check_download_url(current, hosts, allow_insecure_for_tests)
+            if not private_ok:
+                _check_public_host(current, resolver or resolve_host)
             outcome = self._download_with_retries(current, max_bytes)
             if isinstance(outcome, httpx.URL):
                 current = outcome
@@ -460,7 +472,8 @@ def _check_request(request: RenderRequest, index: int | None = None) -> None:
         raise e.InvalidRequest(f"{where}asset_url: must be an http(s) URL the API can fetch")
 
 
-def _export_options(image_format: str, image_size: int | None) -> dict[str, Any]:
+def export_options(image_format: str, image_size: int | None) -> dict[str, Any]:
+    """The ``export_options`` object; :class:`InvalidRequest` naming the field when one is wrong."""
     if image_format not in IMAGE_FORMATS:
         raise e.InvalidRequest(f"image_format: {image_format!r} is not one of {', '.join(IMAGE_FORMATS)}")
     options: dict[str, Any] = {"image_format": image_format}
@@ -535,6 +548,45 @@ def _check_download_url(url: httpx.URL, hosts: set[str] | None, allow_insecure: 
         raise e.DownloadError(f"refusing export URL with embedded credentials ({_display(url)})")
     if hosts is not None and url.host.lower() not in hosts:
         raise e.DownloadError(f"host {url.host!r} is not an allowed export host")
+
+
+def resolve_host(host: str) -> list[str]:
+    """The IP addresses ``host`` resolves to (empty when it does not resolve: the fetch then fails anyway)."""
+    try:
+        return sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+    except (OSError, UnicodeError):
+        return []
+
+
+def _is_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _check_public_host(url: httpx.URL, resolver: Callable[[str], Sequence[str]]) -> None:
+    """Refuse a host that is, or resolves to, a loopback, private, link-local or reserved address.
+
+    The check resolves the name itself; a resolver that answers differently a moment later (DNS
+    rebinding) is outside what a pre-check can stop, which is why exports should also be limited to
+    known hosts with ``allowed_hosts`` where the deployment knows them.
+    """
+    host = url.host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        raise e.DownloadError(f"refusing export URL on a loopback host ({_display(url)})")
+    try:
+        ipaddress.ip_address(host)
+        literal = True
+    except ValueError:
+        literal = False
+    addresses = [host] if literal else list(resolver(host))
+    bad = [a for a in addresses if not _is_public(a)]
+    if bad:
+        raise e.DownloadError(f"refusing export URL {_display(url)}: {bad[0]} is not a public address")
 
 
 def _check_image(data: bytes, url: httpx.URL) -> None:
