@@ -180,7 +180,7 @@ class DynamicMockupsClient:
         """:meth:`render` taking a :class:`RenderRequest`."""
         _check_request(request)
         body = request.body()
-        body["export_options"] = _export_options(image_format, image_size)
+        body["export_options"] = export_options(image_format, image_size)
         payload = self._call("POST", "renders", json=body)
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, dict):
@@ -200,7 +200,7 @@ class DynamicMockupsClient:
         """
         if not requests:
             return []
-        export_options = _export_options(image_format, image_size)
+        options = export_options(image_format, image_size)
         renders = []
         for i, request in enumerate(requests):
             _check_request(request, index=i)
@@ -209,7 +209,7 @@ class DynamicMockupsClient:
             body["export_label"] = _batch_label(i, request)
             renders.append(body)
         payload = self._call(
-            "POST", "renders/batch", json={"export_options": export_options, "renders": renders}, timeout=self._batch_timeout
+            "POST", "renders/batch", json={"export_options": options, "renders": renders}, timeout=self._batch_timeout
         )
         data = payload.get("data") if isinstance(payload, dict) else None
         items = data.get("renders") if isinstance(data, dict) else None
@@ -472,7 +472,8 @@ def _check_request(request: RenderRequest, index: int | None = None) -> None:
         raise e.InvalidRequest(f"{where}asset_url: must be an http(s) URL the API can fetch")
 
 
-def _export_options(image_format: str, image_size: int | None) -> dict[str, Any]:
+def export_options(image_format: str, image_size: int | None) -> dict[str, Any]:
+    """The ``export_options`` object; :class:`InvalidRequest` naming the field when one is wrong."""
     if image_format not in IMAGE_FORMATS:
         raise e.InvalidRequest(f"image_format: {image_format!r} is not one of {', '.join(IMAGE_FORMATS)}")
     options: dict[str, Any] = {"image_format": image_format}
