@@ -89,6 +89,7 @@ class BaseShopifyClient(ABC):
             input: the ``ProductSetInput`` (built by ``haven_pipelines.domain.shopify_input``).
             identifier: ``{"id": <product GID>}`` once known, else ``{"handle": <stable handle>}``: with
                 it, a retry or a second run updates the same product instead of creating another.
+                Without it the call creates, and is not retried after a timeout or a 5xx.
             synchronous: must stay True; the result is read from the synchronous answer.
             with_media: also read back the media ids (one point per image); ``media`` is empty
                 without it.
@@ -99,7 +100,9 @@ class BaseShopifyClient(ABC):
         variables: dict[str, Any] = {"input": dict(input), "synchronous": synchronous, "withMedia": with_media}
         if identifier:
             variables["identifier"] = dict(identifier)
-        result = self.execute(documents.PRODUCT_SET, variables)
+        # Without an identifier productSet creates: a blind retry after an ambiguous failure could
+        # make a second product, so only an identified upsert is retried.
+        result = self.execute(documents.PRODUCT_SET, variables, idempotent=bool(identifier))
         payload = _get(result.data, "productSet", operation="ProductSet")
         product = payload.get("product")
         if not isinstance(product, Mapping):
