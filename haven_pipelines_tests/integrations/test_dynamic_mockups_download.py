@@ -13,6 +13,11 @@ from haven_pipelines.integrations.dynamic_mockups import DownloadError, DynamicM
 from haven_pipelines_tests.integrations.conftest import FAST_RETRY
 
 
+def PUBLIC(host: str) -> list[str]:  # noqa: N802 - reads as a constant resolver
+    """A resolver that answers a public address without DNS (the tests stay offline)."""
+    return ["93.184.215.14"]
+
+
 @pytest.fixture
 def export_url(fake_dm, dm_client) -> str:
     t = fake_dm.templates[0]
@@ -38,7 +43,7 @@ def test_export_host_never_receives_the_key():
         return httpx.Response(200, content=b"img")
 
     with DynamicMockupsClient("the-key", transport=httpx.MockTransport(handler)) as client:
-        assert client.download("https://exports.example.com/a.jpg") == b"img"
+        assert client.download("https://exports.example.com/a.jpg", resolver=PUBLIC) == b"img"
     assert "x-api-key" not in seen[0].headers
 
 
@@ -89,7 +94,7 @@ def test_https_redirect_to_http_is_refused():
 
     with DynamicMockupsClient("k", transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(DownloadError, match="must be https"):
-            client.download("https://exports.example.com/a.jpg")
+            client.download("https://exports.example.com/a.jpg", resolver=PUBLIC)
 
 
 def test_server_error_on_export_is_retried_then_reported(fake_dm, dm_client, export_url):
@@ -112,7 +117,7 @@ def test_decompression_bomb_is_refused():
 
     with DynamicMockupsClient("k", transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(DownloadError, match="DecompressionBomb"):
-            client.download("https://exports.example.com/bomb.png", expect_image=True)
+            client.download("https://exports.example.com/bomb.png", expect_image=True, resolver=PUBLIC)
 
 
 def test_error_messages_drop_query_strings():
@@ -121,5 +126,5 @@ def test_error_messages_drop_query_strings():
 
     with DynamicMockupsClient("k", transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(DownloadError) as info:
-            client.download("https://s3.example.com/a.jpg?X-Amz-Signature=sekrit")
+            client.download("https://s3.example.com/a.jpg?X-Amz-Signature=sekrit", resolver=PUBLIC)
     assert "sekrit" not in str(info.value) and "s3.example.com/a.jpg" in str(info.value)
