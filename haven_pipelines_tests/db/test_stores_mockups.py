@@ -36,7 +36,7 @@ def test_start_complete_approve(engine, design):
         approved = store.set_status(started["id"], "approved")
         assert store.approved_for_design(design["asset_id"])[0]["id"] == started["id"]
     assert started["status"] == "generating" and started["quote_id"] == design["quote_id"]
-    assert done["status"] == "completed" and done["render_count"] == 1 and done["renderer_metadata"] == {"width": 800}
+    assert done["status"] == "completed" and done["render_count"] == 0 and done["renderer_metadata"] == {"width": 800}
     assert approved["approved_at"] is not None and approved["rejected_at"] is None
 
 

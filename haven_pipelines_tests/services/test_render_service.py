@@ -134,3 +134,13 @@ def test_request_limits(assets, scenes, field):
     with pytest.raises(ValidationError) as err:
         validate_request(assets, scenes)
     assert err.value.field == field
+
+
+def test_render_count_counts_each_paid_render_once(world):
+    user = world.user("h@example.com", global_mode="autopilot")
+    design = world.design(user)
+    service = RenderService(world.ctx)
+    service.render_batch(user, [RenderTask(design, "bedroom")])
+    service.render_batch(user, [RenderTask(design, "bedroom")], regenerate=True)
+    with world.ctx.engine.connect() as conn:
+        assert conn.execute(select(mockups.c.render_count)).scalar_one() == 2

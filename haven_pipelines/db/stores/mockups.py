@@ -7,7 +7,8 @@ Life of a row::
                   └──fail──► failed        (start again resets any row to generating)
 
 Credits are not this store's business: the credit ledger charges and refunds, and records the
-``credits_used`` on the mockup. ``render_count`` counts finished renders.
+``credits_used`` on the mockup, and its ``render_count`` (the renders paid for by a committed
+reservation): :meth:`CreditLedger.commit` is the one writer of both, so they always agree.
 """
 
 from __future__ import annotations
@@ -111,7 +112,6 @@ class MockupStore(UserScopedStore):
             "thumbnail_key": optional_text("thumbnail_key", thumbnail_key, max_len=1000),
             "render_id": optional_text("render_id", render_id, max_len=128),
             "renderer_metadata": require_json_object("renderer_metadata", renderer_metadata),
-            "render_count": mockups.c.render_count + 1,
             "error_message": None,
         }
         return self._transition(mockup_id, values, ("generating",))
