@@ -105,8 +105,7 @@ def make_sku(product_id: str, size: str, frame_style: str | None = None, *, is_d
     size_part = _NOT_ALNUM.sub("", size).upper()
     if is_digital:
         frame_part = "DIG"
-    elif frame_style:
-        frame_part = _NOT_ALNUM.sub("", frame_style)[:3].upper()
     else:
-        frame_part = "UNF"
+        # A frame with no letters (None, "", "!!") is unframed: the SKU never ends in an empty part.
+        frame_part = _NOT_ALNUM.sub("", frame_style or "")[:3].upper() or "UNF"
     return f"HH-{prefix}-{size_part}-{frame_part}"

@@ -166,3 +166,9 @@ def test_skus_of_distinct_variants_of_a_size_differ(product_id, size):
     variants = [(None, False), ("black", False), ("white", False), ("natural", False), (None, True)]
     skus = {make_sku(product_id, size, frame, is_digital=digital) for frame, digital in variants}
     assert len(skus) == len(variants)
+
+
+def test_sku_frame_without_letters_is_unframed():
+    from haven_pipelines.domain.pricing import make_sku
+
+    assert make_sku("abcdef12-0000", "8x10", "!!") == "HH-ABCDEF12-8X10-UNF"
