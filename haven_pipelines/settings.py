@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | ``HAVEN_DATA_DIR`` | ``./.haven`` | folder for the SQLite database and local images |
 | ``HAVEN_DATABASE_URL`` | ``sqlite:///<HAVEN_DATA_DIR>/haven.db`` | application database (SQLite or PostgreSQL) |
-| ``HAVEN_SECRET_KEY`` | none | Fernet key that encrypts stored credentials |
+| ``HAVEN_SECRET_KEY`` | none | Fernet key that encrypts stored credentials; several keys separated by commas rotate them (the first encrypts, all decrypt) |
 """
 
 from __future__ import annotations
