@@ -12,6 +12,8 @@ ids but never credentials, and we pass on only the code and a short message.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +31,32 @@ DEFAULT_CONFIG = Config(
     signature_version="s3v4",
 )
 _MISSING = ("NoSuchKey", "404", "NotFound")
+#: botocore's DEBUG records print each request's headers and canonical request, session token included.
+_HEADER_LOGGERS = ("botocore.endpoint", "botocore.auth")
+_SESSION_TOKEN = re.compile(r"(?i)(x-amz-security-token['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s&,}]+")
+
+
+class _RedactSessionToken(logging.Filter):
+    """Replace the value of ``X-Amz-Security-Token`` in botocore's request logs with ``[redacted]``.
+
+    Temporary credentials (roles, SSO) send their session token as a header on every request;
+    botocore logs those headers at DEBUG, so a deployment debugging S3 would otherwise write a
+    live credential into its logs (found by the reliability suite's secrets scenario).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SESSION_TOKEN.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def _redact_botocore_logs() -> None:
+    for name in _HEADER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactSessionToken) for f in logger.filters):
+            logger.addFilter(_RedactSessionToken())
 
 
 class S3BlobStore(BlobStore):
@@ -63,6 +91,7 @@ class S3BlobStore(BlobStore):
         self.public_url_base = public_url_base.rstrip("/") if public_url_base else None
         self.presign_seconds = presign_seconds
         self._bucket_seen = False
+        _redact_botocore_logs()
         self._client = client or boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url, region_name=region, config=DEFAULT_CONFIG
         )
