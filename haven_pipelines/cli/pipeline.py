@@ -17,6 +17,10 @@ from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.tables import assets, mockups, products, shopify_outbox
 from haven_pipelines import settings
 
+# Dagster's console logger prints every step event at DEBUG; people want the asset logs (INFO).
+# Every event is still stored in the instance and shown in the UI.
+LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
 
 @click.group("pipeline")
 def pipeline() -> None:
@@ -29,8 +33,14 @@ def pipeline() -> None:
 @handle_errors
 def run(batch):
     """Materialise designs → mockups → products → listings for all approved designs, then the analyst tables."""
+    import warnings
+
     import dagster as dg
 
+    # Dagster flags some of the APIs we use (backfill policies, sensor owners) as beta; that is
+    # for the people who write definitions, not for the person running them.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     from haven_pipelines.defs.partitions import DESIGNS_PARTITION
     from haven_pipelines.definitions import defs
     from haven_pipelines.services.designs import approved_designs_page
@@ -54,17 +64,19 @@ def run(batch):
             ordered = list(instance.get_dynamic_partitions(DESIGNS_PARTITION))
             wanted = [k for k in ordered if k in set(keys)]
             ok = True
-            graph = defs.get_job_def("demo_pipeline_job")
+            graph = defs.resolve_job_def("demo_pipeline_job")
             for start in range(0, len(wanted), batch):
                 chunk = wanted[start : start + batch]
                 click.echo(f"materialising {len(chunk)} design(s): designs → mockups → products → shopify_listings")
                 result = graph.execute_in_process(
-                    instance=instance, raise_on_error=False,
+                    instance=instance, raise_on_error=False, run_config=LOGS,
                     tags={"dagster/asset_partition_range_start": chunk[0], "dagster/asset_partition_range_end": chunk[-1]},
                 )
                 ok &= result.success
                 _print_failures(result)
-            report = defs.get_job_def("credit_report_job").execute_in_process(instance=instance, raise_on_error=False)
+            click.echo("materialising the analyst tables: credit_usage_monthly, credit_usage_by_scene, render_outcomes")
+            report = defs.resolve_job_def("credit_report_job").execute_in_process(
+                instance=instance, raise_on_error=False, run_config=LOGS)
             ok &= report.success
             _print_failures(report)
         finally:
