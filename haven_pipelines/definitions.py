@@ -13,6 +13,7 @@ import dagster as dg
 from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
 from haven_pipelines.defs.checks import ASSET_CHECKS
 from haven_pipelines.defs.jobs import DESIGN_GRAPH, JOBS
+from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import (
     BlobStoreResource,
     CreditBudgetResource,
@@ -25,6 +26,7 @@ from haven_pipelines.defs.schedules import SCHEDULES
 from haven_pipelines.defs.sensors import SENSORS
 
 ASSETS = [*DESIGN_GRAPH, *ANALYST_TABLES]
+__all__ = ["ASSETS", "DESIGNS_PARTITION", "build_resources", "defs"]
 
 
 def build_resources(haven: HavenResource | None = None) -> dict[str, dg.ConfigurableResource]:

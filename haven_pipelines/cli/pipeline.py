@@ -41,8 +41,7 @@ def run(batch):
     # for the people who write definitions, not for the person running them.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    from haven_pipelines.defs.partitions import DESIGNS_PARTITION
-    from haven_pipelines.definitions import defs
+    from haven_pipelines.definitions import DESIGNS_PARTITION, defs
     from haven_pipelines.services.designs import approved_designs_page
 
     engine = create_engine()

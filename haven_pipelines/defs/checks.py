@@ -20,7 +20,7 @@ import pandera.errors
 from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
 from haven_pipelines.defs.assets.listings import shopify_listings
 from haven_pipelines.defs.assets.mockups import mockups
-from haven_pipelines.defs.health import UserUsage, active_products, all_usage, completed_mockup_files, ledger_figures
+from haven_pipelines.services.health import UserUsage, active_products, all_usage, completed_mockup_files, ledger_figures
 from haven_pipelines.defs.metadata import examples
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.defs.schemas import SCHEMAS

@@ -21,8 +21,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field, field_validator
 
-from haven_pipelines.db.stores.products import ProductStore
-from haven_pipelines.db.stores.users import resolve_user
+from haven_pipelines.services.users import resolve_user_id
 from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
 from haven_pipelines.defs.assets.approved_designs import approved_design_assets
 from haven_pipelines.defs.assets.listings import listing_metadata, publish_designs, shopify_listings
@@ -134,8 +133,7 @@ class RetryConfig(dg.Config):
 def acting_user(haven: HavenResource, ref: str) -> str:
     """The id of the user named by id or email; a Failure naming ``user`` when unknown."""
     try:
-        with haven.ctx.engine.connect() as conn:
-            return resolve_user(conn, ref)["id"]
+        return resolve_user_id(haven.ctx.engine, ref)
     except (NotFound, ValidationError) as exc:
         raise dg.Failure(description=f"user: {exc}") from None
 
@@ -210,8 +208,7 @@ def generate_mockups_job():
 
 def _design_of(haven: HavenResource, user_id: str, product_id: str) -> str | None:
     try:
-        with haven.ctx.engine.connect() as conn:
-            return ProductStore(conn, user_id).get(product_id)["asset_id"]
+        return ProductService(haven.ctx).design_of(user_id, product_id)
     except NotFound:
         raise dg.Failure(description=f"product_id: product {product_id} not found for this user") from None
 

@@ -11,15 +11,14 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from haven_pipelines.db.stores.approvals import decided_since
-from haven_pipelines.db.stores.retries import due_retries
 from haven_pipelines.defs.jobs import design_catalogue_job, generate_mockups_job, retry_queue_job
 from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded
-from haven_pipelines.services.approvals import apply_decision
+from haven_pipelines.services.approvals import apply_decision, decisions_page
 from haven_pipelines.services.designs import approved_designs_page, decode_cursor, encode_cursor, scenes_for_design
 from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST, RenderService, RenderTask
+from haven_pipelines.services.retries import due_entries
 
 # Designs read per tick; at most 20 go into one run (Haven Hub's request limit), so a tick asks
 # for at most 5 runs per user and a burst of approvals drains over a few ticks.
@@ -88,8 +87,7 @@ def approval_decisions_sensor(context: dg.SensorEvaluationContext, haven: HavenR
     """Acts on decided approval items: updates the mockup (approved or rejected) and, for an
     approval, requests the design's product and listing run."""
     engine = haven.ctx.engine
-    with engine.connect() as conn:
-        items = decided_since(conn, decode_cursor(context.cursor), DECISIONS_PER_TICK)
+    items = decisions_page(engine, decode_cursor(context.cursor), DECISIONS_PER_TICK)
     if not items:
         return dg.SkipReason("no new approval decisions")
     latest_item_by_design: dict[str, str] = {}
@@ -121,8 +119,7 @@ def retry_queue_sensor(context: dg.SensorEvaluationContext, haven: HavenResource
     The run key names the due entries and their attempt counts, so one set of due entries gets one
     run; after the run the entries change (retried, rescheduled or dead) and a later tick may ask again.
     """
-    with haven.ctx.engine.connect() as conn:
-        due = due_retries(conn, datetime.now(UTC), RETRIES_PER_RUN)
+    due = due_entries(haven.ctx.engine, datetime.now(UTC), RETRIES_PER_RUN)
     if not due:
         return dg.SkipReason("no retries due")
     return dg.RunRequest(

@@ -103,6 +103,11 @@ class ProductService:
         with self.engine.connect() as conn:
             return ProductStore(conn, user_id).find_by_asset(asset_id)
 
+    def design_of(self, user_id: str, product_id: str) -> str | None:
+        """The design a product was built from (None for a manual product); NotFound for another user's."""
+        with self.engine.connect() as conn:
+            return ProductStore(conn, user_id).get(product_id)["asset_id"]
+
     def build_for_design(self, user_id: str, asset_id: str) -> BuildResult:
         """Build the design's product from the catalogue profile, or rebuild the existing one in place.
 

@@ -55,3 +55,9 @@ def run_due_retries(ctx, now: datetime | None = None, limit: int = 50) -> RetryS
                 failed += 1
                 dead += row["status"] == "dead"
     return RetrySummary(len(due), succeeded, failed, dead)
+
+
+def due_entries(engine, now: datetime | None = None, limit: int = 100) -> list[dict]:
+    """SYSTEM: the retry entries due at ``now``, soonest first (for the retry sensor)."""
+    with engine.connect() as conn:
+        return due_retries(conn, now, limit)

@@ -11,7 +11,7 @@ from haven_pipelines.defs.checks import (
     monthly_soft_limit_rule,
     products_synced_rule,
 )
-from haven_pipelines.defs.health import UserUsage
+from haven_pipelines.services.health import UserUsage
 from haven_pipelines.domain.credits import CreditUsage
 
 
