@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Audit the installed dependency set (.venv: the project and its dev extras) for known vulnerabilities.
+#
+# pip-audit reads each installed distribution and asks PyPI's JSON API (`-s pypi`, which serves the
+# PyPA advisory database) about that exact version: CI needs network to PyPI only, no OSV access.
+# The project itself is installed editable and is not on PyPI, so it is skipped.
+# Exit status: 0 when nothing is known to be vulnerable, 1 when something is (or the audit could not
+# collect a dependency: --strict). Extra arguments go to pip-audit, e.g.:
+#   scripts/audit.sh --format json -o audit.json
+#   scripts/audit.sh --ignore-vuln GHSA-xxxx-xxxx-xxxx   # only with a reason written in the commit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+ensure_venv
+exec "$VENV/bin/python" -m pip_audit \
+    --vulnerability-service pypi \
+    --skip-editable \
+    --strict \
+    --progress-spinner off \
+    --desc off \
+    "$@"
