@@ -23,6 +23,7 @@ from haven_pipelines_tests.reliability.report import (
     REPORT_PATH,
     WRITE_ENV,
     Collector,
+    comparable,
     lost_total,
     make_record,
     render,
@@ -129,7 +130,7 @@ def pytest_sessionfinish(session, exitstatus):
         say(f"RELIABILITY: wrote {REPORT_PATH.name} ({len(records)} scenarios)")
         return
     committed = REPORT_PATH.read_text(encoding="utf-8") if REPORT_PATH.exists() else ""
-    if committed != text:
+    if comparable(committed) != comparable(text):
         diff = "".join(difflib.unified_diff(committed.splitlines(True), text.splitlines(True),
                                             "RELIABILITY.md (committed)", "RELIABILITY.md (this run)", n=1))
         say(f"RELIABILITY: {REPORT_PATH.name} does not match what this run proved; "

@@ -10,11 +10,13 @@ into ``RELIABILITY.md`` at the project root: written when ``HAVEN_WRITE_RELIABIL
 compared with the committed file, and the run fails when they differ. That keeps the file true: it is
 what the suite last proved, never prose written once by hand.
 
-The text is deterministic (no dates, records sorted), so figures must be too. Two conventions:
+The text is deterministic (no dates, records sorted). Two conventions for figures:
 
 - A figure whose name ends in a measurement unit (:data:`MEASURED_SUFFIXES`: ``_ms``, ``_s``,
-  ``_mb``, ``_per_s`` ...) varies from run to run; it is shown as the power of ten it stays under
-  (``tick_ms = 840`` renders as ``< 1000``), which is what a reader needs and stays stable.
+  ``_mib``, ``_per_s`` ...) varies from run to run: it is shown to two significant digits as the
+  generating run measured it, marked ``(measured)``, and :func:`comparable` blanks it, so the check
+  compares everything else exactly. (Bucketing timings instead would still flip at a boundary and
+  fail CI for nothing.)
 - Other floats are rounded to two decimals; ints and strings are shown as given.
 
 The totals read these figure names when a record gives them: ``faults_injected`` (default: 1 for a
@@ -25,6 +27,7 @@ scenario in a section whose name contains "fault", else 0), ``bad_inputs``, ``re
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,15 +102,20 @@ class Collector:
         return sorted(self.records, key=lambda r: (r.section.lower(), r.scenario.lower(), repr(r)))
 
 
+def is_measured(name: str) -> bool:
+    """Whether a figure is a measurement that varies from run to run (by its name's unit suffix)."""
+    return name.endswith(MEASURED_SUFFIXES)
+
+
 def format_figure(name: str, value: Figure) -> str:
     """How a figure appears in the report (see the module docstring for the conventions)."""
     if isinstance(value, str):
         return value
-    if name.endswith(MEASURED_SUFFIXES):
-        if value <= 0:
-            return "0"
-        bound = 10 ** max(0, math.floor(math.log10(value)) + 1)
-        return f"< {bound}"
+    if is_measured(name):
+        if value == 0:
+            return "0 (measured)"
+        digits = max(0, 1 - math.floor(math.log10(abs(value))))
+        return f"{round(value, digits):.{digits}f} (measured)"
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
@@ -129,6 +137,14 @@ def totals(records: list[Record]) -> dict[str, int]:
     }
 
 
+_MEASURED_ROW = re.compile(r"^\| (?P<name>[^|]+) \| (?P<value>.*) \(measured\) \|$")
+
+
+def comparable(text: str) -> str:
+    """``text`` with every measured figure's value blanked: what the check compares."""
+    return "\n".join(_MEASURED_ROW.sub(r"| \g<name> | ~ (measured) |", line) for line in text.splitlines())
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -143,7 +159,8 @@ def render(records: list[Record]) -> str:
         "Every run of the whole folder compares this file with what it proved and fails when they differ;",
         f"regenerate with `{WRITE_ENV}=1 .venv/bin/python -m pytest haven_pipelines_tests/reliability -q`.",
         "Every scenario ran on PostgreSQL against the local fakes (Dynamic Mockups, Shopify, S3) unless it says otherwise.",
-        "Timings and memory vary from run to run and are shown as the power of ten they stayed under.",
+        "Figures marked (measured) are timings and memory of the run that generated this file; they vary",
+        "from run to run, so the check compares every other line exactly and those only by name.",
         "",
         "## Totals",
         "",
@@ -155,7 +172,7 @@ def render(records: list[Record]) -> str:
     for r in records:
         if r.section != current:
             current = r.section
-            lines += ["", f"## {r.section}", ""]
+            lines += ["", f"## {r.section[:1].upper()}{r.section[1:]}", ""]
         lines += [f"### {r.scenario}", "", f"- **Injected:** {r.injected}", f"- **What the system did:** {r.behaviour}",
                   "- **Invariants checked:**"]
         lines += [f"  - {i}" for i in r.invariants]

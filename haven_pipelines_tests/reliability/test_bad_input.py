@@ -457,7 +457,7 @@ def test_bad_store_values_are_refused_naming_the_field(world, reliability_record
     _run_cases(engine, cases, _raised)
     reliability_record(
         SECTION, "Database values",
-        f"{len(cases)} bad values handed to the stores and the ledger: zero, negative, text and fractional credits, "
+        f"{len(cases)} bad values handed to the stores and the ledger: boolean, negative, text and fractional credits, "
         "unknown operations, users and reservations, month 13, negative budgets, unknown modes, statuses, "
         "collections, sizes, decisions and reasons, empty and 10 000-character texts, prices with three decimals, "
         "negative, float and NaN prices, paging out of range, a store without an acting user",

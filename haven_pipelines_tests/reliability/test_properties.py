@@ -199,3 +199,42 @@ def test_the_spec_and_its_productset_input_are_deterministic(overrides, scenes, 
     assert json.dumps(one, sort_keys=True, default=str) == json.dumps(two, sort_keys=True, default=str)
     assert len(one["variants"]) == len(first.variants)
     assert json.loads(json.dumps(one, default=str)) == json.loads(json.dumps(two, default=str))
+
+
+# -- the report itself ---------------------------------------------------------------------------------------------
+
+_words = st.text(alphabet=st.characters(codec="ascii", categories=["L", "N", "Zs"]), min_size=1, max_size=12).filter(str.strip)
+_figures = st.dictionaries(st.sampled_from(["bad_inputs", "lost", "renders_verified", "tick_ms", "wall_seconds", "ratio"]),
+                           st.one_of(st.integers(0, 10_000), st.floats(0.001, 1e5)), max_size=4)
+
+
+@given(entries=st.lists(st.tuples(_words, _words, _figures), min_size=1, max_size=8), seed=st.integers(0, 2**16))
+def test_the_report_text_does_not_depend_on_the_order_scenarios_finished(entries, seed):
+    from haven_pipelines_tests.reliability.report import Collector, comparable, make_record, render
+
+    records = [make_record(section, scenario, "injected", "behaviour", ["invariant"],
+                           {k: (int(v) if k in ("bad_inputs", "lost", "renders_verified") else v) for k, v in figures.items()})
+               for section, scenario, figures in entries]
+    first, second = Collector(), Collector()
+    for r in records:
+        first.add(r)
+    shuffled = list(records)
+    random.Random(seed).shuffle(shuffled)
+    for r in shuffled:
+        second.add(r)
+    assert render(first.sorted()) == render(second.sorted())
+    # Measured figures (timings) may change between runs without failing the check; counts may not.
+    remeasured = [make_record(r.section, r.scenario, r.injected, r.behaviour, list(r.invariants),
+                              {k: (v * 3 + 1 if k in ("tick_ms", "wall_seconds") else v) for k, v in r.figures})
+                  for r in records]
+    again = Collector()
+    for r in remeasured:
+        again.add(r)
+    assert comparable(render(again.sorted())) == comparable(render(first.sorted()))
+    recounted = [make_record(r.section, r.scenario, r.injected, r.behaviour, list(r.invariants),
+                             {**dict(r.figures), "renders_verified": dict(r.figures).get("renders_verified", 0) + 1})
+                 for r in records]
+    changed = Collector()
+    for r in recounted:
+        changed.add(r)
+    assert comparable(render(changed.sorted())) != comparable(render(first.sorted()))
