@@ -131,7 +131,8 @@ def pytest_sessionfinish(session, exitstatus):
         return
     committed = REPORT_PATH.read_text(encoding="utf-8") if REPORT_PATH.exists() else ""
     if comparable(committed) != comparable(text):
-        diff = "".join(difflib.unified_diff(committed.splitlines(True), text.splitlines(True),
+        # Diff what is compared, so that the lines shown are the ones that made the check fail.
+        diff = "".join(difflib.unified_diff(comparable(committed).splitlines(True), comparable(text).splitlines(True),
                                             "RELIABILITY.md (committed)", "RELIABILITY.md (this run)", n=1))
         say(f"RELIABILITY: {REPORT_PATH.name} does not match what this run proved; "
             f"regenerate with {WRITE_ENV}=1 .venv/bin/python -m pytest haven_pipelines_tests/reliability and commit it")
