@@ -14,6 +14,8 @@ writes nor compares: a partial run cannot vouch for the whole report.
 from __future__ import annotations
 
 import difflib
+import inspect
+import logging
 import os
 from pathlib import Path
 
@@ -59,6 +61,29 @@ def reliability_record(request):
         collector.add(make_record(section, scenario, injected, behaviour, list(invariants), dict(figures)))
 
     return record
+
+
+def _known_fake_secrets() -> dict[str, str]:
+    """The keys and tokens the fakes accept by default: every scenario of this folder runs with them."""
+    from haven_pipelines_tests.fakes.dynamic_mockups_server import FakeDynamicMockups
+    from haven_pipelines_tests.fakes.s3_server import FAKE_AWS_ENV
+    from haven_pipelines_tests.fakes.shopify.server import DEFAULT_TOKEN
+
+    dm_key = inspect.signature(FakeDynamicMockups.__init__).parameters["api_key"].default
+    return {"Dynamic Mockups API key": dm_key, "Shopify token": DEFAULT_TOKEN,
+            "AWS secret key": FAKE_AWS_ENV["AWS_SECRET_ACCESS_KEY"], "AWS session token": FAKE_AWS_ENV["AWS_SESSION_TOKEN"]}
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(caplog):
+    """Every scenario here: the fakes' known keys and tokens never reach a log record (INFO and up)."""
+    caplog.set_level(logging.INFO)
+    yield
+    secrets = _known_fake_secrets()
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    leaks = sorted({f"{name} in a {record.name} record" for record in records
+                    for name, value in secrets.items() if value in record.getMessage() or value in str(record.exc_text or "")})
+    assert not leaks, f"secrets in logs: {leaks}"
 
 
 def pytest_deselected(items):
