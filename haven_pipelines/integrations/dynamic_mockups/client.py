@@ -52,6 +52,8 @@ DEFAULT_BATCH_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=30.0, pool
 DEFAULT_DOWNLOAD_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=60.0)
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
+#: Longer export URLs are refused as malformed: an answer's URL ends up in metadata, messages and the database.
+MAX_URL_LENGTH = 4096
 _SECRET_HINTS = ("key", "token", "secret", "password", "authorization", "signature", "credential")
 
 
@@ -305,7 +307,7 @@ class DynamicMockupsClient:
         """
         hosts = {h.lower() for h in allowed_hosts} if allowed_hosts is not None else None
         private_ok = allow_insecure_for_tests if allow_private_addresses is None else allow_private_addresses
-        current = httpx.URL(url)
+        current = _parse_url(url, "export URL")
         for _ in range(MAX_REDIRECTS + 1):
             _check_download_url(current, hosts, allow_insecure_for_tests)
             if not private_ok:
@@ -318,7 +320,7 @@ class DynamicMockupsClient:
             if expect_image:
                 _check_image(outcome, current)
             return outcome
-        raise e.DownloadError(f"more than {MAX_REDIRECTS} redirects from {_display(httpx.URL(url))}")
+        raise e.DownloadError(f"more than {MAX_REDIRECTS} redirects from {_display(_parse_url(url, 'export URL'))}")
 
     def _download_with_retries(self, url: httpx.URL, max_bytes: int) -> bytes | httpx.URL:
         attempt = 0
@@ -338,7 +340,7 @@ class DynamicMockupsClient:
                     location = response.headers.get("location")
                     if not location:
                         raise e.DownloadError(f"redirect without a Location from {_display(url)}", status=response.status_code)
-                    return url.join(location)
+                    return _join(url, location)
                 if response.status_code == 429 or response.status_code >= 500:
                     raise _RetryableDownload(f"status {response.status_code}", retry_after_seconds(response))
                 if response.status_code != 200:
@@ -437,6 +439,10 @@ class DynamicMockupsClient:
         export_path = data.get("export_path")
         if not isinstance(export_path, str) or not export_path:
             raise e.MalformedResponse("render answer has no export_path", endpoint=endpoint)
+        try:
+            _parse_url(export_path, "export_path")
+        except e.DownloadError as exc:
+            raise e.MalformedResponse(str(exc), endpoint=endpoint) from None
         render_id = data.get("render_uuid") or data.get("uuid") or data.get("id")
         if render_id is None:
             render_id = httpx.URL(export_path).path.rsplit("/", 1)[-1].rsplit(".", 1)[0] or None
@@ -532,6 +538,26 @@ def _safe_metadata(value: Any, api_key: str) -> Any:
     if isinstance(value, str):
         return scrub(value, api_key)
     return value
+
+
+def _parse_url(url: str, what: str) -> httpx.URL:
+    """``url`` parsed, or a DownloadError naming ``what`` (httpx's InvalidURL is not one of our errors)."""
+    if len(url) > MAX_URL_LENGTH:
+        raise e.DownloadError(f"{what} is {len(url)} characters; the limit is {MAX_URL_LENGTH}")
+    try:
+        return httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise e.DownloadError(f"{what} is not a valid URL ({exc})") from None
+
+
+def _join(base: httpx.URL, location: str) -> httpx.URL:
+    """A redirect's target, or a DownloadError when its Location is not a usable URL."""
+    if len(location) > MAX_URL_LENGTH:
+        raise e.DownloadError(f"redirect Location from {_display(base)} is {len(location)} characters; the limit is {MAX_URL_LENGTH}")
+    try:
+        return base.join(location)
+    except httpx.InvalidURL as exc:
+        raise e.DownloadError(f"redirect Location from {_display(base)} is not a valid URL ({exc})") from None
 
 
 def _display(url: httpx.URL) -> str:
