@@ -355,6 +355,11 @@ API_CASES = [
     ("DM render: no export_path", _dm_render, _answer(body={"data": {"uuid": "r1"}}), ("export_path",)),
     ("DM render: export_path a number", _dm_render, _answer(body={"data": {"export_path": 42}}), ("export_path",)),
     ("DM render: huge truncated body", _dm_render, _answer(raw=HUGE), ("not json",)),
+    ("DM render: 8 MB export_path", _dm_render,
+     _answer(body={"data": {"uuid": "r1", "export_path": "https://x.example.com/" + "a" * (8 * 1024 * 1024)}}),
+     ("export_path", "the limit is 4096")),
+    ("DM render: export_path not a URL", _dm_render, _answer(body={"data": {"export_path": "https://x.example.com/a\x00.jpg"}}),
+     ("export_path", "not a valid url")),
     ("DM render: 400 with field errors", _dm_render,
      _answer(422, {"message": "invalid", "errors": {"smart_objects": ["required"]}}), ("smart_objects",)),
     ("DM batch: wrong number of renders", _dm_batch, _answer(body={"data": {"renders": [{"export_path": "https://x/a.jpg"}]}}),
@@ -395,7 +400,8 @@ def test_malformed_api_answers_become_typed_errors(world, reliability_record):
     reliability_record(
         SECTION, "API answers (Dynamic Mockups and Shopify)",
         f"{len(cases)} malformed answers through httpx.MockTransport: HTML and truncated JSON, lists for objects, "
-        "strings and numbers for objects and URLs, missing fields, wrong batch lengths, 8 MB unterminated bodies, "
+        "strings and numbers for objects and URLs, missing fields, wrong batch lengths, 8 MB unterminated bodies, an 8 MB "
+        "and an unparsable export URL, "
         "GraphQL errors, productSet answers without a product or of the wrong shape",
         "Each call raised the client's typed error (MalformedResponse, InvalidRequest, ShopifyResponseError) with a "
         "message naming the missing or wrong part; no exception of another type escaped",

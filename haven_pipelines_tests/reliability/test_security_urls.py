@@ -93,6 +93,8 @@ REFUSED = [
     ("carrier-grade NAT", "https://100.64.0.1/a.png", "not a public address"),
     ("unique-local IPv6", "https://[fd12:3456::1]/a.png", "not a public address"),
     ("name resolving to 10.1.2.3", "https://internal.example.com/a.png", "10.1.2.3"),
+    ("8 KB URL", "https://exports.example.com/" + "a" * 8192, "the limit is 4096"),
+    ("port not a number", "https://exports.example.com:abc/a.png", "not a valid URL"),
     ("name with one loopback answer (rebinding)", "https://rebound.example.com/a.png", "127.0.0.1"),
     ("name resolving to unique-local IPv6", "https://v6.example.com/a.png", "fd00::1"),
 ]
@@ -119,7 +121,8 @@ def test_export_urls_to_non_public_or_non_https_places_are_refused_unsent(client
         "Security", "Export downloads: schemes and addresses",
         f"{len(REFUSED)} export URLs a forged API answer could carry: file://, ftp://, plain http, relative, embedded "
         "credentials, loopback (IPv4, IPv6, mapped, names), cloud metadata 169.254.169.254, RFC 1918, CGNAT, "
-        "0.0.0.0, unique-local IPv6, names resolving to private addresses (one of several answers is enough)",
+        "0.0.0.0, unique-local IPv6, names resolving to private addresses (one of several answers is enough), "
+        "an 8 KB URL and a port that is not a number",
         "Each refused with DownloadError naming the scheme or the non-public address before any request was "
         "made; a public https export was fetched without the x-api-key header",
         ["no request to a refused host", "API key never sent to an export host", "API key not in any error"],
@@ -139,6 +142,8 @@ def test_redirects_are_checked_hop_by_hop(client, exports, reliability_record):
         "exports.example.com/to-other-host.png": to("https://cdn.example.net/a.png"),
         "exports.example.com/loop.png": to("https://exports.example.com/loop.png"),
         "exports.example.com/to-cdn.png": to("https://cdn.example.net/final.png"),
+        "exports.example.com/to-garbage.png": to("https://cdn.example.net:abc/x.png"),
+        "exports.example.com/to-huge.png": to("https://cdn.example.net/" + "b" * 10_000),
     })
     cases = [
         ("to cloud metadata", "to-metadata", {}, "not a public address"),
@@ -147,6 +152,8 @@ def test_redirects_are_checked_hop_by_hop(client, exports, reliability_record):
         ("to a private name", "to-internal", {}, "10.1.2.3"),
         ("to a host outside allowed_hosts", "to-other-host", {"allowed_hosts": ["exports.example.com"]}, "not an allowed export host"),
         ("redirect loop", "loop", {}, "redirects"),
+        ("to an unparsable Location", "to-garbage", {}, "RemoteProtocolError fetching https://exports.example.com/to-garbage.png"),
+        ("to a 10 KB Location", "to-huge", {}, "the limit is 4096"),
     ]
     problems = []
     for name, path, extra, words in cases:
@@ -164,7 +171,7 @@ def test_redirects_are_checked_hop_by_hop(client, exports, reliability_record):
     reliability_record(
         "Security", "Export downloads: redirects",
         "Export URLs on a public host answering 302 to cloud metadata, plain http, file://, a name resolving to a "
-        "private address, a host outside allowed_hosts, and itself (a loop)",
+        "private address, a host outside allowed_hosts, itself (a loop), an unparsable and a 10 KB Location",
         "Each hop was checked like the first URL: every bad hop refused before it was requested, the loop stopped "
         "after 5 redirects; a redirect to another public https host was followed without the API key",
         ["no request to a refused hop", "redirect count bounded", "API key never sent to an export host"],
