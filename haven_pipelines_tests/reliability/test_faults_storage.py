@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from haven_pipelines.integrations.s3 import S3BlobStore
 from haven_pipelines.services.context import build_context
@@ -49,15 +50,19 @@ class OutageS3Store(S3BlobStore):
         self.refused_puts = 0
 
     def put(self, key, data, content_type):
-        """Put through the dead endpoint during the outage (the error is the store's own BlobStoreError)."""
-        self._client = self._dead if self.refusing else self._good
-        try:
+        """During the outage, put through the dead endpoint (the error is the store's own BlobStoreError).
+
+        The client is chosen per call, never swapped on the shared store: renders run on a thread
+        pool, and a swap would send another thread's concurrent read to the dead endpoint too.
+        """
+        if not self.refusing:
             return super().put(key, data, content_type)
-        except Exception:
-            self.refused_puts += self.refusing
-            raise
-        finally:
-            self._client = self._good
+        try:
+            self._dead.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        except (ClientError, BotoCoreError) as exc:
+            self.refused_puts += 1
+            raise self._fail("put", key, exc) from None
+        raise AssertionError("the dead endpoint accepted a put")
 
     def close(self) -> None:
         """Close both clients."""
