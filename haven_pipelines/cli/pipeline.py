@@ -107,7 +107,8 @@ def _summary(engine, designs: int) -> None:
     click.echo("Summary")
     click.echo(f"  designs        {design_total} approved ({designs} materialised)")
     click.echo(f"  mockups        {sum(by_status.values())} ({', '.join(f'{v} {k}' for k, v in sorted(by_status.items())) or 'none'})")
-    click.echo(f"  products       {product_count} ({active} active)")
+    click.echo(f"  products       {product_count} ({active} live on Shopify"
+               + ("; in dry run they stay draft and the outbox holds what would be sent)" if recorded and not active else ")"))
     click.echo(f"  listings       {recorded} productSet mutation(s) recorded in shopify_outbox (dry run: nothing sent)"
                if recorded else "  listings       none recorded")
     click.echo(f"  credits        {credits} charged (the local renderer is free)")
