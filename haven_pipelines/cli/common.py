@@ -60,6 +60,8 @@ def app_context():
         blob_store="s3" if os.environ.get("HAVEN_S3_BUCKET") else "local",
         shopify_mode=os.environ.get("HAVEN_SHOPIFY_MODE") or "auto",
         shopify_base_url=os.environ.get("HAVEN_SHOPIFY_BASE_URL") or None,
+        # Only for a local fake Dynamic Mockups server in tests (exports over http on loopback).
+        allow_insecure_downloads=os.environ.get("HAVEN_DM_INSECURE_DOWNLOADS_FOR_TESTS") == "1",
     )
 
 

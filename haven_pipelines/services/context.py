@@ -53,11 +53,15 @@ def build_context(
     shopify_mode: str = "auto",
     shopify_base_url: str | None = None,
     workers: int | None = None,
+    allow_insecure_downloads: bool = False,
     engine: Engine | None = None,
     blob: BlobStore | None = None,
     renderer_impl: Any = None,
 ) -> AppContext:
     """Build the context from settings (the explicit ``engine``/``blob``/``renderer_impl`` win; tests use them).
+
+    ``allow_insecure_downloads`` lets Dynamic Mockups exports come over http from loopback: for the
+    local fake API in tests only, never in a deployment.
 
     Raises:
         ValidationError: an unknown renderer, blob store or Shopify mode, naming the setting.
@@ -90,7 +94,8 @@ def build_context(
                 raise ValidationError("DYNAMIC_MOCKUPS_API_KEY", "the Dynamic Mockups renderer needs an API key")
             client = DynamicMockupsClient(dynamic_mockups_api_key, base_url=dynamic_mockups_base_url or DEFAULT_BASE_URL)
             closers.append(client.close)
-            renderer_impl = DynamicMockupsRenderer(client, workers=workers or 4)
+            renderer_impl = DynamicMockupsRenderer(client, workers=workers or 4,
+                                                   allow_insecure_downloads=allow_insecure_downloads)
         else:
             raise ValidationError("renderer", f"must be local or dynamic_mockups, got {renderer!r}")
     return AppContext(
