@@ -477,7 +477,7 @@ def _fitted(image: Image.Image, index: int, target: tuple[int, int], config: Sce
     source = _working_copy(image, index, target, fits)
     fx, fy = source.width / image.width, source.height / image.height
     box = (crop[0] * fx, crop[1] * fy, crop[2] * fx, crop[3] * fy)
-    resized = source.resize(target, Image.Resampling.BICUBIC, box=box)
+    resized = source.resize(target, Image.Resampling.BILINEAR, box=box)
     resized = _flat_rgb(resized, config.mat.color)
     if fits is not None:
         fits.put(key, resized)
