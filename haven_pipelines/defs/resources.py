@@ -20,8 +20,9 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from haven_pipelines.domain.credits import CreditUsage
-from haven_pipelines.domain.errors import BudgetExceeded, ValidationError
+from haven_pipelines.domain.errors import ValidationError
 from haven_pipelines.services.context import AppContext, build_context
+from haven_pipelines.services.render import check_budget
 
 RENDERER_KINDS = ("local", "dynamic_mockups")
 BLOB_STORE_KINDS = ("local", "s3")
@@ -181,7 +182,4 @@ class CreditBudgetResource(dg.ConfigurableResource):
         Raises:
             BudgetExceeded: naming the requested and remaining credits; nothing is charged.
         """
-        usage = self.usage(user_id)
-        if credits > usage.remaining_annual:
-            raise BudgetExceeded(credits, usage.remaining_annual, usage.annual_budget, usage.year)
-        return usage
+        return check_budget(self.haven.ctx.ledger, user_id, credits, 1)

@@ -366,7 +366,7 @@ def _approval_payload(prep: _Prepared, url: str, thumbnail_url: str) -> dict:
         "creditsUsed": prep.credits,
         "assetId": prep.task.asset_id,
         "quoteId": design.get("quote_id"),
-        "quoteText": design.get("quote_text") or design.get("text"),
+        "quoteText": design.get("quote_text"),
         "collection": design.get("collection"),
     }
 

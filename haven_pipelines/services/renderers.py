@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from PIL import Image
 
 from haven_pipelines.domain.errors import HavenError
 
@@ -170,9 +173,9 @@ class DynamicMockupsRenderer:
         try:
             data = self.client.download(result.export_path, allow_insecure_for_tests=self._allow_insecure)
             image = load_artwork(data)  # must decode as an image (and not be a bomb) before we keep it
+            fmt = Image.open(io.BytesIO(data)).format or "JPEG"  # the stored bytes' own format
         except (DynamicMockupsError, HavenError) as exc:
             return RenderFailure(f"export download failed: {exc}")
-        fmt = (image.format or "JPEG").upper() if hasattr(image, "format") else "JPEG"
         ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(fmt, "jpg")
         return RenderedOutput(
             data=data, content_type=f"image/{'jpeg' if ext == 'jpg' else ext}", ext=ext, width=image.width,
