@@ -5,7 +5,8 @@ Ported tables (Haven Hub phases 9 and 10): ``mockups``, ``mockup_credit_usage``,
 ``product_pricing``. Referenced tables from earlier phases, in their smallest useful form:
 ``users``, ``quotes``, ``assets`` (design assets), ``user_settings``, ``approval_items``,
 ``activity_log``, ``retry_queue``, ``integrations``. Added by this port: ``credit_balances`` (the
-row that serialises reservations), ``credit_reservations`` and ``shopify_outbox`` (dry-run record).
+row that serialises reservations), ``credit_month_balances`` (the month's running total),
+``credit_reservations`` and ``shopify_outbox`` (dry-run record).
 
 Every user-owned row carries ``user_id``; stores filter by it on every statement.
 Ids are UUID strings (36 characters) so that both engines store them the same way.
@@ -79,8 +80,10 @@ def _id(**kw) -> Column:
     return Column("id", String(36), primary_key=True, default=new_id, **kw)
 
 
-def _user_fk(nullable: bool = False) -> Column:
-    return Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=nullable, index=True)
+def _user_fk(nullable: bool = False, *, index: bool = True) -> Column:
+    # ``index=False`` where a unique constraint or index already starts with user_id: a second
+    # index on the same prefix would only cost every insert.
+    return Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=nullable, index=index)
 
 
 def _timestamps() -> list[Column]:
@@ -220,11 +223,25 @@ credit_balances = Table(
     CheckConstraint("used >= 0", name="used_nonnegative"),
 )
 
+# The month's net credits (charges minus refunds) per user, kept by the same transaction that books
+# each ledger row, so that a reservation reads its month's usage from one row instead of a sum.
+credit_month_balances = Table(
+    "credit_month_balances",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("used", Integer, nullable=False, default=0, server_default=text("0")),
+    *_timestamps(),
+    CheckConstraint("used >= 0", name="used_nonnegative"),
+    CheckConstraint("month BETWEEN 1 AND 12", name="month_valid"),
+)
+
 credit_reservations = Table(
     "credit_reservations",
     metadata,
     _id(),
-    _user_fk(),
+    _user_fk(index=False),  # uq (user_id, idempotency_key) serves look-ups by user
     Column("idempotency_key", String(200), nullable=False),
     Column("credits", Integer, nullable=False),
     Column("operation", String(20), nullable=False),
@@ -248,7 +265,7 @@ mockup_credit_usage = Table(
     "mockup_credit_usage",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    _user_fk(),
+    _user_fk(index=False),  # uq (user_id, year, seq) and ix (user_id, year, month) serve look-ups by user
     Column("mockup_id", String(36), ForeignKey("mockups.id", ondelete="SET NULL"), index=True),
     Column("reservation_id", String(36), ForeignKey("credit_reservations.id", ondelete="SET NULL"), index=True),
     # Positive for generation and regeneration, negative for a refund.

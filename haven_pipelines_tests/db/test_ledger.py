@@ -14,6 +14,7 @@ from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
 from haven_pipelines.db.tables import (
     assets,
     credit_balances,
+    credit_month_balances,
     credit_reservations,
     mockup_credit_usage,
     mockups,
@@ -374,8 +375,10 @@ def test_check_chain_reports_tampering(engine, ledger):
         conn.execute(update(credit_balances).where(credit_balances.c.user_id == user).values(used=credit_balances.c.used + 1))
         conn.execute(delete(mockup_credit_usage).where(mockup_credit_usage.c.user_id == user, mockup_credit_usage.c.seq == 2))
         conn.execute(update(mockups).where(mockups.c.id == mockup).values(credits_used=7))
+        conn.execute(update(credit_month_balances).where(credit_month_balances.c.user_id == user).values(used=9))
     problems = ledger.check_chain(user, 2025)
     text = "\n".join(problems)
+    assert "month 6: ledger rows sum to 4 but credit_month_balances.used is 9" in text
     assert "seq 3 where 2 was expected" in text
     assert "balance_before 2 != previous balance_after 1" in text
     assert "credit_balances.used is 6" in text
@@ -383,7 +386,7 @@ def test_check_chain_reports_tampering(engine, ledger):
 
 
 def test_month_usage_is_exact_across_ledger_instances(engine):
-    """Each ledger remembers month sums it booked; bookings by another instance must still count."""
+    """The month's usage is the shared running total: bookings by another instance count at once."""
     user = make_user(engine, "two@haven.test")
     mine, theirs = CreditLedger(engine), CreditLedger(engine)
     first = mine.reserve(user, 2, idempotency_key="m1", now=NOW)
@@ -396,3 +399,77 @@ def test_month_usage_is_exact_across_ledger_instances(engine):
     assert (latest.usage.used_this_year, latest.usage.used_this_month) == (8, 4)
     assert mine.usage(user, 2025, 6).used_this_month == 4
     assert mine.usage(user, 2025, 5).used_this_month == 4
+
+
+def test_month_totals_follow_charges_and_refunds(engine, ledger):
+    """credit_month_balances holds each month's net credits, which usage() reports."""
+    user = make_user(engine, "totals@haven.test")
+    may = ledger.reserve(user, 4, idempotency_key="may", now=datetime(2025, 5, 2, tzinfo=UTC))
+    ledger.reserve(user, 2, idempotency_key="june-1", now=NOW)
+    june = ledger.reserve(user, 3, idempotency_key="june-2", now=NOW)
+    assert june.usage.used_this_month == 5
+    ledger.refund(user, may.id, "failed")
+    with engine.connect() as conn:
+        totals = dict(
+            conn.execute(
+                select(credit_month_balances.c.month, credit_month_balances.c.used).where(credit_month_balances.c.user_id == user)
+            ).all()
+        )
+    assert totals == {5: 0, 6: 5}
+    assert ledger.usage(user, 2025, 5).used_this_month == 0
+    assert ledger.usage(user, 2025, 7).used_this_month == 0
+    assert ledger.check_chain(user, 2025) == []
+
+
+@pytest.mark.postgres
+def test_reservations_hand_back_pooled_connections_as_they_found_them(pg_url):
+    """The reservation runs through the driver in autocommit; the next user of that connection
+    must still get a transaction that rolls back."""
+    from haven_pipelines.db.engine import create_engine
+    from haven_pipelines.db.migrate import upgrade
+
+    upgrade(pg_url)
+    engine = create_engine(pg_url, pool_size=1, max_overflow=0)  # one connection, reused by everything
+    try:
+        ledger = CreditLedger(engine)
+        user = make_user(engine, "pool@haven.test")
+        ledger.reserve(user, 1, idempotency_key="first", now=NOW)
+        with engine.connect() as conn:
+            conn.execute(update(user_settings).where(user_settings.c.user_id == user).values(annual_mockup_budget=1))
+            conn.rollback()
+        assert ledger.usage(user, 2025, 6).annual_budget == 3500
+        with pytest.raises(BudgetExceeded):
+            CreditLedger(engine).reserve(user, 3500, idempotency_key="too-much", now=NOW)
+        with engine.connect() as conn:
+            conn.execute(update(user_settings).where(user_settings.c.user_id == user).values(annual_mockup_budget=2))
+            conn.rollback()
+        assert ledger.usage(user, 2025, 6).annual_budget == 3500
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_database_errors_in_a_reservation_are_sqlalchemy_errors(pg_url):
+    """A server error inside the reservation call surfaces as sqlalchemy.exc.DBAPIError, as every
+    other statement's does, and the pooled connection stays usable."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from haven_pipelines.db.engine import create_engine
+    from haven_pipelines.db.migrate import upgrade
+
+    upgrade(pg_url)
+    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
+    try:
+        user = make_user(engine, "errors@haven.test")
+        with engine.begin() as conn:
+            # A broken ledger table makes the function fail after it has written the reservation.
+            conn.execute(text("ALTER TABLE mockup_credit_usage ADD CONSTRAINT no_rows CHECK (credits < 0)"))
+        with pytest.raises(DBAPIError, match="no_rows"):
+            CreditLedger(engine).reserve(user, 1, idempotency_key="k", now=NOW)
+        assert counts(engine, user) == (0, 0, 0)  # the whole call rolled back
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE mockup_credit_usage DROP CONSTRAINT no_rows"))
+        assert CreditLedger(engine).reserve(user, 1, idempotency_key="k", now=NOW).usage.used_this_year == 1
+    finally:
+        engine.dispose()

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import insert, inspect, select, text
 
-from haven_pipelines.db.migrate import current_revision, head_revision, upgrade
-from haven_pipelines.db.tables import metadata, mockup_scene_templates, product_pricing
+from haven_pipelines.db.engine import create_engine
+from haven_pipelines.db.migrate import alembic_config, current_revision, head_revision, upgrade
+from haven_pipelines.db.tables import (
+    credit_month_balances,
+    metadata,
+    mockup_credit_usage,
+    mockup_scene_templates,
+    product_pricing,
+    users,
+)
+from haven_pipelines_tests.conftest import create_pg_database, drop_pg_database
 from haven_pipelines.domain.pricing import SYSTEM_PRICING
 from haven_pipelines.domain.scenes import SYSTEM_SCENES
 
@@ -45,3 +58,60 @@ def test_system_pricing_seeded_exactly(engine):
     seeded = {r["size"]: (Decimal(r["base_price"]), Decimal(r["framed_price"]), Decimal(r["digital_price"]), Decimal(r["cost"])) for r in rows}
     expected = {p.size: (p.base_price, p.framed_price, p.digital_price, p.cost) for p in SYSTEM_PRICING}
     assert seeded == expected
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request, tmp_path) -> Iterator[str]:
+    """An empty database, not migrated, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+def test_0002_backfills_month_totals_from_an_existing_ledger_and_downgrades(empty_url):
+    upgrade(empty_url, revision="0001")
+    engine = create_engine(empty_url)
+    try:
+        now = datetime(2025, 6, 1, tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.execute(insert(users).values(id="u1", email="old@haven.test", created_at=now, updated_at=now))
+            rows = [(1, 5, 0, 5), (2, 2, 5, 7), (3, -5, 7, 2), (4, 1, 2, 3)]
+            months = {1: 5, 2: 6, 3: 5, 4: 6}
+            for seq, credits, before, after in rows:
+                conn.execute(insert(mockup_credit_usage).values(
+                    user_id="u1", credits=credits, operation="refund" if credits < 0 else "generation",
+                    balance_before=before, balance_after=after, seq=seq, year=2025, month=months[seq], created_at=now,
+                ))
+        assert upgrade(engine=engine) == head_revision()
+        with engine.connect() as conn:
+            totals = dict(conn.execute(select(credit_month_balances.c.month, credit_month_balances.c.used)).all())
+            functions = _reserve_functions(conn)
+        assert totals == {5: 0, 6: 3}
+        assert functions == (1 if engine.dialect.name == "postgresql" else 0)
+
+        downgrade_to(engine, "0001")
+        with engine.connect() as conn:
+            assert "credit_month_balances" not in inspect(conn).get_table_names()
+            assert _reserve_functions(conn) == 0
+            assert "ix_mockup_credit_usage_user_id" in {i["name"] for i in inspect(conn).get_indexes("mockup_credit_usage")}
+        assert upgrade(engine=engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def downgrade_to(engine, revision: str) -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def _reserve_functions(conn) -> int:
+    if conn.dialect.name != "postgresql":
+        return 0
+    return conn.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'haven_reserve_credits'")).scalar_one()
