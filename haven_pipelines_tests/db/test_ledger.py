@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
+from haven_pipelines.db.engine import create_engine
+from haven_pipelines.db.migrate import upgrade
 from haven_pipelines.db.stores.ledger import CreditLedger
 from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
 from haven_pipelines.db.tables import (
@@ -377,12 +381,12 @@ def test_check_chain_reports_tampering(engine, ledger):
         conn.execute(update(mockups).where(mockups.c.id == mockup).values(credits_used=7))
         conn.execute(update(credit_month_balances).where(credit_month_balances.c.user_id == user).values(used=9))
     problems = ledger.check_chain(user, 2025)
-    text = "\n".join(problems)
-    assert "month 6: ledger rows sum to 4 but credit_month_balances.used is 9" in text
-    assert "seq 3 where 2 was expected" in text
-    assert "balance_before 2 != previous balance_after 1" in text
-    assert "credit_balances.used is 6" in text
-    assert "mockups.credits_used sums to 7" in text
+    report = "\n".join(problems)
+    assert "month 6: ledger rows sum to 4 but credit_month_balances.used is 9" in report
+    assert "seq 3 where 2 was expected" in report
+    assert "balance_before 2 != previous balance_after 1" in report
+    assert "credit_balances.used is 6" in report
+    assert "mockups.credits_used sums to 7" in report
 
 
 def test_month_usage_is_exact_across_ledger_instances(engine):
@@ -421,55 +425,49 @@ def test_month_totals_follow_charges_and_refunds(engine, ledger):
     assert ledger.check_chain(user, 2025) == []
 
 
-@pytest.mark.postgres
-def test_reservations_hand_back_pooled_connections_as_they_found_them(pg_url):
-    """The reservation runs through the driver in autocommit; the next user of that connection
-    must still get a transaction that rolls back."""
-    from haven_pipelines.db.engine import create_engine
-    from haven_pipelines.db.migrate import upgrade
-
-    upgrade(pg_url)
-    engine = create_engine(pg_url, pool_size=1, max_overflow=0)  # one connection, reused by everything
-    try:
-        ledger = CreditLedger(engine)
-        user = make_user(engine, "pool@haven.test")
-        ledger.reserve(user, 1, idempotency_key="first", now=NOW)
-        with engine.connect() as conn:
-            conn.execute(update(user_settings).where(user_settings.c.user_id == user).values(annual_mockup_budget=1))
-            conn.rollback()
-        assert ledger.usage(user, 2025, 6).annual_budget == 3500
-        with pytest.raises(BudgetExceeded):
-            CreditLedger(engine).reserve(user, 3500, idempotency_key="too-much", now=NOW)
-        with engine.connect() as conn:
-            conn.execute(update(user_settings).where(user_settings.c.user_id == user).values(annual_mockup_budget=2))
-            conn.rollback()
-        assert ledger.usage(user, 2025, 6).annual_budget == 3500
-    finally:
-        engine.dispose()
-
-
-@pytest.mark.postgres
-def test_database_errors_in_a_reservation_are_sqlalchemy_errors(pg_url):
-    """A server error inside the reservation call surfaces as sqlalchemy.exc.DBAPIError, as every
-    other statement's does, and the pooled connection stays usable."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
-    from haven_pipelines.db.engine import create_engine
-    from haven_pipelines.db.migrate import upgrade
-
+@pytest.fixture
+def one_connection_engine(pg_url) -> Iterator[Engine]:
+    """A migrated PostgreSQL engine whose pool holds one connection, so every use shares it."""
     upgrade(pg_url)
     engine = create_engine(pg_url, pool_size=1, max_overflow=0)
     try:
-        user = make_user(engine, "errors@haven.test")
-        with engine.begin() as conn:
-            # A broken ledger table makes the function fail after it has written the reservation.
-            conn.execute(text("ALTER TABLE mockup_credit_usage ADD CONSTRAINT no_rows CHECK (credits < 0)"))
-        with pytest.raises(DBAPIError, match="no_rows"):
-            CreditLedger(engine).reserve(user, 1, idempotency_key="k", now=NOW)
-        assert counts(engine, user) == (0, 0, 0)  # the whole call rolled back
-        with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE mockup_credit_usage DROP CONSTRAINT no_rows"))
-        assert CreditLedger(engine).reserve(user, 1, idempotency_key="k", now=NOW).usage.used_this_year == 1
+        yield engine
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_reservations_hand_back_pooled_connections_as_they_found_them(one_connection_engine):
+    """The reservation runs through the driver in autocommit; the next user of that connection
+    must still get a transaction that rolls back."""
+    engine = one_connection_engine
+    ledger = CreditLedger(engine)
+    user = make_user(engine, "pool@haven.test")
+    ledger.reserve(user, 1, idempotency_key="first", now=NOW)
+    with engine.connect() as conn:
+        conn.execute(update(user_settings).where(user_settings.c.user_id == user).values(annual_mockup_budget=1))
+        conn.rollback()
+    assert ledger.usage(user, 2025, 6).annual_budget == 3500
+    with pytest.raises(BudgetExceeded):
+        CreditLedger(engine).reserve(user, 3500, idempotency_key="too-much", now=NOW)
+    with engine.connect() as conn:
+        conn.execute(update(user_settings).where(user_settings.c.user_id == user).values(annual_mockup_budget=2))
+        conn.rollback()
+    assert ledger.usage(user, 2025, 6).annual_budget == 3500
+
+
+@pytest.mark.postgres
+def test_database_errors_in_a_reservation_are_sqlalchemy_errors(one_connection_engine):
+    """A server error inside the reservation call surfaces as sqlalchemy.exc.DBAPIError, as every
+    other statement's does, and the pooled connection stays usable."""
+    engine = one_connection_engine
+    user = make_user(engine, "errors@haven.test")
+    with engine.begin() as conn:
+        # A broken ledger table makes the function fail after it has written the reservation.
+        conn.execute(text("ALTER TABLE mockup_credit_usage ADD CONSTRAINT no_rows CHECK (credits < 0)"))
+    with pytest.raises(DBAPIError, match="no_rows"):
+        CreditLedger(engine).reserve(user, 1, idempotency_key="k", now=NOW)
+    assert counts(engine, user) == (0, 0, 0)  # the whole call rolled back
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE mockup_credit_usage DROP CONSTRAINT no_rows"))
+    assert CreditLedger(engine).reserve(user, 1, idempotency_key="k", now=NOW).usage.used_this_year == 1

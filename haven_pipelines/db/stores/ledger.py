@@ -50,7 +50,6 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import DBAPIError
@@ -78,6 +77,8 @@ log = logging.getLogger(__name__)
 
 RESERVATION_OPERATIONS = ("generation", "regeneration")
 _MAX_KEY_LENGTH = 200
+
+
 @dataclass(frozen=True)
 class Reservation:
     """A credit reservation and the user's usage right after it.
@@ -132,7 +133,7 @@ def _check_year_month(year: int | None, month: int | None, now: datetime) -> tup
 # autocommit so that the server commits it without another round trip. Sent through the driver as a
 # prepared statement (see ``CreditLedger._call_reserve``).
 _PG_RESERVE_CALL = (
-    "SELECT outcome, used_after, ledger_seq_after, month_used, budget, soft_limit, remaining "
+    "SELECT outcome, used_after, month_used, budget, soft_limit, remaining "
     "FROM haven_reserve_credits(%(user_id)s, %(key)s, %(reservation_id)s, %(credits)s, %(operation)s, "
     "%(renderer)s, %(scene)s, %(purpose)s, %(year)s, %(month)s, %(now)s, %(default_budget)s, %(default_soft)s)"
 )
@@ -171,13 +172,13 @@ class CreditLedger:
             year=year,
             month=month,
             used_this_year=int(used_year or 0),
-            used_this_month=self._month_sum(conn, user_id, year, month),
+            used_this_month=self._month_used(conn, user_id, year, month),
             annual_budget=budget,
             monthly_soft_limit=soft_limit,
         )
 
     @staticmethod
-    def _month_sum(conn: Connection, user_id: str, year: int, month: int) -> int:
+    def _month_used(conn: Connection, user_id: str, year: int, month: int) -> int:
         """Net credits of the month (charges minus refunds), as its running total keeps them."""
         m = credit_month_balances
         used = conn.execute(
@@ -257,7 +258,7 @@ class CreditLedger:
         if self._pg:
             reservation = self._reserve_postgres(params)
         else:
-            reservation = self._reserve_generic(params)
+            reservation = self._reserve_sqlite(params)
         if not reservation.replayed:
             self._warn_on_crossing(reservation)
         return reservation
@@ -269,7 +270,7 @@ class CreditLedger:
             default_budget=DEFAULT_ANNUAL_BUDGET,
             default_soft=DEFAULT_MONTHLY_SOFT_LIMIT,
         )
-        outcome, used_after, _seq, month_used, budget, soft_limit, remaining = self._call_reserve(params)
+        outcome, used_after, month_used, budget, soft_limit, remaining = self._call_reserve(params)
         if outcome == "reserved":
             usage = CreditUsage(
                 year=params["year"],
@@ -316,7 +317,7 @@ class CreditLedger:
         finally:
             raw.close()
 
-    def _reserve_generic(self, params: dict) -> Reservation:
+    def _reserve_sqlite(self, params: dict) -> Reservation:
         user_id, year, credits = params["user_id"], params["year"], params["credits"]
         # SQLite: the engine begins with BEGIN IMMEDIATE, so this whole block holds the write lock.
         with self.engine.begin() as conn:
@@ -395,11 +396,14 @@ class CreditLedger:
             return self._replay(params)
         return self._new_reservation(params, usage)
 
-    def _add_to_month(self, conn: Connection, user_id: str, year: int, month: int, credits: int, now: datetime) -> int:
-        """Add a charge of ``credits`` to the month's running total (creating it); returns the new total."""
+    @staticmethod
+    def _add_to_month(conn: Connection, user_id: str, year: int, month: int, credits: int, now: datetime) -> int:
+        """Add a charge of ``credits`` to the month's running total (creating it); returns the new total.
+
+        SQLite only: on PostgreSQL ``haven_reserve_credits`` does the same in the server.
+        """
         m = credit_month_balances
-        make_insert = pg_insert if self._pg else sqlite_insert
-        stmt = make_insert(m).values(user_id=user_id, year=year, month=month, used=credits, created_at=now, updated_at=now)
+        stmt = sqlite_insert(m).values(user_id=user_id, year=year, month=month, used=credits, created_at=now, updated_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=[m.c.user_id, m.c.year, m.c.month],
             set_={"used": m.c.used + stmt.excluded.used, "updated_at": stmt.excluded.updated_at},
