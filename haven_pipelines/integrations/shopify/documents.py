@@ -51,39 +51,35 @@ mutation ProductArchive($id: ID!) {
 }
 """
 
-#: One product by GID, with what reconcile compares; ``product`` is null when it was deleted.
-PRODUCT_GET = """
-query ProductGet($id: ID!) {
-  product(id: $id) {
+def _product_query(operation: str, root_field: str) -> str:
+    """A query of one product with what reconcile compares, the same selection by GID or handle.
+
+    Written out as text (not a GraphQL fragment), so what is sent, validated and costed is plain.
+    """
+    return f"""
+query {operation} {{
+  {root_field} {{
     id
     handle
     title
     status
     updatedAt
-    variants(first: 100) {
-      nodes { id sku price compareAtPrice }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-}
+    variants(first: 100) {{
+      nodes {{ id sku price compareAtPrice }}
+      pageInfo {{ hasNextPage endCursor }}
+    }}
+  }}
+}}
 """
 
+
+#: One product by GID, with what reconcile compares; ``product`` is null when it was deleted.
+PRODUCT_GET = _product_query("ProductGet($id: ID!)", "product(id: $id)")
+
 #: One product by handle (``productByHandle`` is deprecated in 2026-10; this is its replacement).
-PRODUCT_BY_IDENTIFIER = """
-query ProductByIdentifier($identifier: ProductIdentifierInput!) {
-  productByIdentifier(identifier: $identifier) {
-    id
-    handle
-    title
-    status
-    updatedAt
-    variants(first: 100) {
-      nodes { id sku price compareAtPrice }
-      pageInfo { hasNextPage endCursor }
-    }
-  }
-}
-"""
+PRODUCT_BY_IDENTIFIER = _product_query(
+    "ProductByIdentifier($identifier: ProductIdentifierInput!)", "productByIdentifier(identifier: $identifier)"
+)
 
 #: The variants after ``$after`` of one product, for products with more than one page of them.
 PRODUCT_VARIANTS_PAGE = """
