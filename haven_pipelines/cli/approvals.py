@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, user_option
+from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, paging_options, user_option
 from haven_pipelines.db.stores.approvals import ApprovalStore
 
 
@@ -17,8 +17,7 @@ def approvals() -> None:
 @user_option
 @click.option("--status", type=click.Choice(["pending", "approved", "rejected"]), default="pending", show_default=True)
 @click.option("--type", "type_", type=click.Choice(["mockup", "product"]))
-@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@paging_options
 @json_option
 @handle_errors
 def list_items(user_ref, status, type_, limit, offset, as_json):

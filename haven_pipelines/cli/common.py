@@ -76,3 +76,9 @@ def acting_user(engine: Engine, ref: str) -> str:
 user_option = click.option("--user", "user_ref", default="demo@haven.local", show_default=True,
                            help="Acting user, by id or email.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def paging_options(func: Callable) -> Callable:
+    """``--limit`` (1 to 100 a page, default 20) and ``--offset`` for a list command."""
+    func = click.option("--offset", type=click.IntRange(0), default=0, show_default=True)(func)
+    return click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)(func)

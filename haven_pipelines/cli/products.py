@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from haven_pipelines.cli.common import acting_user, app_context, echo_json, handle_errors, json_option, user_option
+from haven_pipelines.cli.common import acting_user, app_context, echo_json, handle_errors, json_option, paging_options, user_option
 from haven_pipelines.db.stores.products import ProductStore
 
 
@@ -81,8 +81,7 @@ def retire(user_ref, product_id, reason):
 @click.option("--status", type=click.Choice(["draft", "pending", "active", "retired", "archived"]))
 @click.option("--collection", type=click.Choice(["grounding", "wholeness", "growth"]))
 @click.option("--search")
-@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@paging_options
 @json_option
 @handle_errors
 def list_products(user_ref, status, collection, search, limit, offset, as_json):

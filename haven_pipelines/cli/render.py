@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from haven_pipelines.cli.common import acting_user, app_context, echo_json, handle_errors, json_option, user_option
+from haven_pipelines.cli.common import acting_user, app_context, echo_json, handle_errors, json_option, paging_options, user_option
 from haven_pipelines.db.stores.mockups import MockupStore
 from haven_pipelines.domain.scenes import SYSTEM_SCENES
 
@@ -56,8 +56,7 @@ def mockups() -> None:
 @click.option("--scene")
 @click.option("--status", type=click.Choice(["pending", "generating", "completed", "failed", "approved", "rejected"]))
 @click.option("--design", "asset_id")
-@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@paging_options
 @json_option
 @handle_errors
 def list_mockups(user_ref, scene, status, asset_id, limit, offset, as_json):
