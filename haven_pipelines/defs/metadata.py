@@ -55,3 +55,15 @@ def examples(items: Iterable[object], limit: int = 5) -> list[object]:
             break
         out.append(item)
     return out
+
+
+def result_or_failure(failed: Sequence[Mapping[str, object]], what_failed: str, metadata: dict[str, object]) -> dg.MaterializeResult:
+    """The materialisation's result, or, when designs failed, a ``dg.Failure`` naming how many and
+    the first design's error (raised after the others were done, with the same metadata)."""
+    if failed:
+        first = failed[0]
+        raise dg.Failure(
+            description=f"{len(failed)} {what_failed}; first: design {first['asset_id']}: {first['error']}",
+            metadata=metadata,
+        )
+    return dg.MaterializeResult(metadata=metadata)

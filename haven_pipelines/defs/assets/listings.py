@@ -5,7 +5,7 @@ import dagster as dg
 from haven_pipelines.defs.assets.approved_designs import GROUP
 from haven_pipelines.defs.assets.owners import designs_by_owner
 from haven_pipelines.defs.assets.products import products
-from haven_pipelines.defs.metadata import link, table, without_none
+from haven_pipelines.defs.metadata import link, result_or_failure, table, without_none
 from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
@@ -78,11 +78,4 @@ def shopify_listings(context: dg.AssetExecutionContext, haven: HavenResource) ->
     counted as waiting; a publish error fails the run after the others are published.
     """
     report = publish_designs(haven, list(context.partition_keys), context.log)
-    metadata = listing_metadata(report)
-    if report["failed"]:
-        first = report["failed"][0]
-        raise dg.Failure(
-            description=f"{len(report['failed'])} listing(s) failed; first: design {first['asset_id']}: {first['error']}",
-            metadata=metadata,
-        )
-    return dg.MaterializeResult(metadata=metadata)
+    return result_or_failure(report["failed"], "listing(s) failed", listing_metadata(report))

@@ -5,7 +5,7 @@ import dagster as dg
 from haven_pipelines.defs.assets.approved_designs import GROUP
 from haven_pipelines.defs.assets.mockups import mockups
 from haven_pipelines.defs.assets.owners import designs_by_owner
-from haven_pipelines.defs.metadata import table
+from haven_pipelines.defs.metadata import result_or_failure, table
 from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
@@ -70,11 +70,4 @@ def products(context: dg.AssetExecutionContext, haven: HavenResource) -> dg.Mate
     product cannot be built fails the run with the reason, after the others are built.
     """
     report = build_products(haven, list(context.partition_keys), context.log)
-    metadata = product_metadata(report)
-    if report["failed"]:
-        first = report["failed"][0]
-        raise dg.Failure(
-            description=f"{len(report['failed'])} product(s) could not be built; first: design {first['asset_id']}: {first['error']}",
-            metadata=metadata,
-        )
-    return dg.MaterializeResult(metadata=metadata)
+    return result_or_failure(report["failed"], "product(s) could not be built", product_metadata(report))
