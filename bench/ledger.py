@@ -41,6 +41,7 @@ from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.migrate import upgrade
 from haven_pipelines.db.stores.ledger import CreditLedger
 from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
+from haven_pipelines.domain.credits import DEFAULT_ANNUAL_BUDGET, DEFAULT_MONTHLY_SOFT_LIMIT
 from haven_pipelines.domain.errors import BudgetExceeded
 
 ADMIN_URL = os.environ.get("HAVEN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -100,7 +101,7 @@ def _worker(url: str, method: str, user_id: str, warm_user: str, budget: int, at
     tag = uuid.uuid4().hex[:8]
     # Before the clock starts, warm the pooled connection the way the timed loop will use it (on a
     # user of its own): its server backend compiles the plpgsql function and prepares the call
-    # once, as it does in a long-lived run. Otherwise a 500-attempt run is mostly warm-up.
+    # once, as it does in a long-lived run. Otherwise a short run measures mostly warm-up.
     for i in range(20):
         if method == "source":
             with engine.begin() as conn:
@@ -188,7 +189,7 @@ def run(url: str, workers: int, method: str, attempts_per_worker: int) -> Result
 # One reservation as the ledger makes it, for pgbench, each with a new idempotency key.
 _PGBENCH_SCRIPT = """\
 SELECT * FROM haven_reserve_credits('{user}', 'pgbench-' || gen_random_uuid()::text, gen_random_uuid()::text, 1,
-    'generation', 'bench', NULL, NULL, {year}, {month}, now(), 3500, 292);
+    'generation', 'bench', NULL, NULL, {year}, {month}, now(), {default_budget}, {default_soft});
 """
 
 
@@ -202,7 +203,8 @@ def pgbench_ceiling(url: str, clients: int, seconds: int = 5) -> Result | None:
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "reserve.sql")
         with open(script, "w") as fh:
-            fh.write(_PGBENCH_SCRIPT.format(user=user, year=now.tm_year, month=now.tm_mon))
+            fh.write(_PGBENCH_SCRIPT.format(user=user, year=now.tm_year, month=now.tm_mon,
+                                            default_budget=DEFAULT_ANNUAL_BUDGET, default_soft=DEFAULT_MONTHLY_SOFT_LIMIT))
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         out = subprocess.run(
             [binary, "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
