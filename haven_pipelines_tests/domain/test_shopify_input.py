@@ -12,13 +12,9 @@ their parsers, so graphql-core would accept a float; :func:`money_errors` adds t
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import re
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import graphql
@@ -38,6 +34,7 @@ from haven_pipelines.domain.catalogue import (
 )
 from haven_pipelines.domain.errors import ValidationError
 from haven_pipelines.domain.scenes import SYSTEM_SCENES
+from haven_pipelines_tests.fakes.shopify.schema import load_admin_schema
 from haven_pipelines.domain.shopify_input import (
     archive_input,
     format_money,
@@ -45,8 +42,6 @@ from haven_pipelines.domain.shopify_input import (
     product_set_identifier,
     product_set_input,
 )
-
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "shopify" / "admin_2026-10.json.gz"
 
 # The document the Shopify client is expected to send (the client module owns the real constant);
 # here it proves that the variables fit the operation as a whole, not just the input types.
@@ -67,16 +62,9 @@ mutation ProductArchive($product: ProductUpdateInput!) {
 _MONEY = re.compile(r"^\d+\.\d{2}$")
 
 
-@lru_cache(maxsize=1)
 def load_shopify_schema() -> graphql.GraphQLSchema:
-    """Shopify's Admin API 2026-10 schema, built from the introspection file (once per process)."""
-    if not SCHEMA_PATH.exists():
-        reason = f"Shopify schema file not found at {SCHEMA_PATH}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (CI must run the schema tests)")
-        pytest.skip(reason)
-    with gzip.open(SCHEMA_PATH, "rt", encoding="utf-8") as fh:
-        return graphql.build_client_schema(json.load(fh)["data"])
+    """Shopify's Admin API 2026-10 schema, as the package ships it (built once per process)."""
+    return load_admin_schema("2026-10")
 
 
 def schema_input_errors(type_name: str, value: Any) -> list[str]:

@@ -1,8 +1,10 @@
 """Shopify's own Admin GraphQL schema, loaded once per process, and validation against it.
 
 The schema is Shopify's introspection result for the pinned API version (``admin_<version>.json.gz``).
-It is looked for, in order: the ``path`` argument, ``$HAVEN_SHOPIFY_SCHEMA``, the shared folder
-beside the project (``<project>/../shared/shopify/``) and ``haven_pipelines/config/shopify/``.
+It is looked for, in order: the ``path`` argument, ``$HAVEN_SHOPIFY_SCHEMA``, and the copy the package
+ships in ``haven_pipelines/config/shopify/``. Nothing outside the installed package is searched: a
+user's clone has only what the project ships. :func:`read_introspection` is the one reader of the file;
+the tests' fake Shopify builds its executable schema from it too.
 
 Building the schema takes about 0.4 s, so :func:`load_schema` builds it once per path and process.
 :func:`validate_document` is used by the tests and by the dry-run client: it validates the document,
@@ -52,7 +54,6 @@ from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyVal
 DEFAULT_API_VERSION = "2026-10"
 SCHEMA_ENV = "HAVEN_SHOPIFY_SCHEMA"
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[3]
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _STRING_SCALARS = ("URL", "DateTime", "Date", "HTML", "FormattedString", "ARN", "StorefrontID", "UtcOffset", "Color")
@@ -74,11 +75,25 @@ def schema_path(api_version: str = DEFAULT_API_VERSION, path: str | os.PathLike[
         candidates.append(Path(os.environ[SCHEMA_ENV]))
     else:
         name = f"admin_{api_version}.json.gz"
-        candidates += [_PROJECT_ROOT.parent / "shared" / "shopify" / name, _PACKAGE_ROOT / "config" / "shopify" / name]
+        candidates.append(_PACKAGE_ROOT / "config" / "shopify" / name)
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
     raise ShopifyError(f"Admin schema {api_version} not found; looked in " + ", ".join(str(c) for c in candidates))
+
+
+def read_introspection(api_version: str = DEFAULT_API_VERSION, path: str | os.PathLike[str] | None = None) -> dict:
+    """The introspection result (``{"__schema": ...}``) for ``api_version``, found as in the module docstring.
+
+    Raises:
+        ShopifyError: no schema file is found; the message lists where it looked.
+    """
+    resolved = schema_path(api_version, path)
+    opener = gzip.open if resolved.suffix == ".gz" else open
+    with opener(resolved, "rt", encoding="utf-8") as handle:
+        introspection = json.load(handle)
+    # The file holds a full GraphQL response ({"data": {"__schema": ...}}); accept a bare one too.
+    return introspection.get("data", introspection)
 
 
 def load_schema(api_version: str = DEFAULT_API_VERSION, path: str | os.PathLike[str] | None = None) -> GraphQLSchema:
@@ -87,10 +102,7 @@ def load_schema(api_version: str = DEFAULT_API_VERSION, path: str | os.PathLike[
     with _lock:
         schema = _schemas.get(resolved)
         if schema is None:
-            opener = gzip.open if resolved.suffix == ".gz" else open
-            with opener(resolved, "rt", encoding="utf-8") as handle:
-                introspection = json.load(handle)
-            schema = build_client_schema(introspection.get("data", introspection))
+            schema = build_client_schema(read_introspection(api_version, resolved))
             _tighten_scalars(schema)
             _schemas[resolved] = schema
     return schema
