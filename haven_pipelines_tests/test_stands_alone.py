@@ -17,9 +17,9 @@ SCANNED = ("haven_pipelines", "haven_pipelines_tests")
 # Built from pieces so that this file does not match itself.
 SIBLING = "sha" + "red"
 PATTERNS = [
-    re.compile(r"\.\./" + SIBLING + r"\b"),  # ../shared/...
-    re.compile(r"parents?\[\d\]\s*/\s*['\"]" + SIBLING + r"['\"]"),  # Path(...).parents[3] / "shared"
-    re.compile(r"\.parent\s*/\s*['\"]" + SIBLING + r"['\"]"),  # ROOT.parent / "shared"
+    re.compile(r"\.\./" + SIBLING + r"\b"),  # a relative path up to the sibling folder
+    re.compile(r"parents?\[\d\]\s*/\s*['\"]" + SIBLING + r"['\"]"),  # a path built from parents[N]
+    re.compile(r"\.parent\s*/\s*['\"]" + SIBLING + r"['\"]"),  # a path built from .parent
 ]
 
 

@@ -86,11 +86,13 @@ def test_5xx_and_429_are_retried(shop, connect):
 
 
 def test_throttled_is_waited_out_not_raised(connect):
-    # Empty, the bucket needs 0.75 s to hold a publish's requested 150 points again.
-    with FakeShopify(bucket_size=1000, restore_rate=200) as fake:
-        fake.set_bucket(0)
+    # Empty, the bucket needs 1.5 s to hold a publish's requested 150 points again. Everything the
+    # request needs is made before the bucket is emptied, so that a busy machine's delay between
+    # emptying and sending (it refills meanwhile) stays far below that.
+    product_input, identifier = product_set_variables(4)
+    with FakeShopify(bucket_size=1000, restore_rate=100) as fake:
         client = connect(fake)
-        product_input, identifier = product_set_variables(4)
+        fake.set_bucket(0)
         client.product_set(product_input, identifier)
         assert fake.stats.throttled == 1 and client.stats().throttled == 1
         assert len(fake.products) == 1
@@ -100,8 +102,9 @@ def test_pacing_keeps_a_small_bucket_from_throttling(connect):
     # A 200-point bucket holds one publish (requested ~150, charged ~49) at a time.
     with FakeShopify(bucket_size=200, restore_rate=1000) as fake:
         client = connect(fake)
-        for n in range(6):
-            product_input, identifier = product_set_variables(10 + n)
+        # Built first: the requests then follow each other closely, as a publishing run sends them.
+        requests = [product_set_variables(10 + n) for n in range(6)]
+        for product_input, identifier in requests:
             client.product_set(product_input, identifier)
         assert len(fake.products) == 6
         assert fake.stats.throttled == 0
