@@ -333,7 +333,9 @@ def main() -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
     for name, value in resolved.safe_items().items():
-        print(f"{VARIABLES[name]:26} {value}")
+        if name == "secret_key_set":
+            value = "set" if resolved.secret_key_set else "not set"
+        print(f"{VARIABLES[name]:26} {'(default)' if value == 'None' else value}")
     return 0
 
 
