@@ -95,7 +95,7 @@ def rendered(url: str) -> tuple[int, int]:
 def run_pure(root: Path, designs: int, workers: int | None) -> tuple[float, int]:
     """Render every design's recommended scenes through RenderService; returns (seconds, renders)."""
     url, data_dir, user_id, ids = fresh_app(root, "pure", designs)
-    ctx = build_context(database_url=url, data_dir=str(data_dir), workers=workers)
+    ctx = build_context(database_url=url, data_dir=str(data_dir), render_workers=workers)
     try:
         tasks = [RenderTask(a, s) for a in ids for s in ALL_SCENES]
         started = time.perf_counter()

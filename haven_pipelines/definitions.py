@@ -2,11 +2,15 @@
 
 Load it with ``dagster dev`` (``[tool.dagster]`` in pyproject, or ``workspace.yaml``), or
 ``dagster dev -m haven_pipelines.definitions``. Resources take their settings from the environment
-when a run starts (see ``haven_pipelines/defs/resources.py``); with nothing set they use the
-embedded defaults: SQLite in ``HAVEN_DATA_DIR``, the local renderer, local images, Shopify dry run.
+when a run starts (``haven_pipelines.settings``, see ``haven_pipelines/defs/resources.py``); with
+nothing set they use the embedded defaults: SQLite in ``HAVEN_DATA_DIR``, the local renderer, local
+images, Shopify dry run. Only the nightly schedule's hour and time zone are read when the
+definitions are built (a cron schedule is part of the definition).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -22,11 +26,11 @@ from haven_pipelines.defs.resources import (
     RendererResource,
     ShopifyResource,
 )
-from haven_pipelines.defs.schedules import SCHEDULES
+from haven_pipelines.defs.schedules import build_schedules
 from haven_pipelines.defs.sensors import SENSORS
 
 ASSETS = [*DESIGN_GRAPH, *ANALYST_TABLES]
-__all__ = ["ASSETS", "DESIGNS_PARTITION", "build_resources", "defs"]
+__all__ = ["ASSETS", "DESIGNS_PARTITION", "build_definitions", "build_resources", "defs"]
 
 
 def build_resources(haven: HavenResource | None = None) -> dict[str, dg.ConfigurableResource]:
@@ -40,11 +44,20 @@ def build_resources(haven: HavenResource | None = None) -> dict[str, dg.Configur
     return {"haven": haven, "budget": CreditBudgetResource(haven=haven)}
 
 
-defs = dg.Definitions(
-    assets=ASSETS,
-    asset_checks=ASSET_CHECKS,
-    jobs=JOBS,
-    schedules=SCHEDULES,
-    sensors=SENSORS,
-    resources=build_resources(),
-)
+def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
+    """The code location's definitions; the nightly schedule's hour and time zone are read now.
+
+    Args:
+        environ: the variables to read (default: ``os.environ``); resources read theirs when a run starts.
+    """
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=ASSET_CHECKS,
+        jobs=JOBS,
+        schedules=build_schedules(environ),
+        sensors=SENSORS,
+        resources=build_resources(),
+    )
+
+
+defs = build_definitions()

@@ -1,10 +1,16 @@
-"""Helpers shared by the CLI modules: engine, acting user, output and error handling."""
+"""Helpers shared by the CLI modules: settings, engine, acting user, output and error handling.
+
+Every command resolves its settings with :func:`settings` (``Settings.from_env``, read when the
+command runs), the same resolution a Dagster run makes, so ``haven`` and a run agree on every
+variable of the README's configuration table.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,11 +20,41 @@ from sqlalchemy.engine import Engine
 
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.domain.errors import HavenError
+from haven_pipelines.integrations.dynamic_mockups.download import DownloadPolicy
+from haven_pipelines.settings import Settings
+
+
+@dataclass(frozen=True)
+class CliWiring:
+    """Parts the commands take from code rather than from the environment.
+
+    The ``haven`` console script passes none, so every command uses the production wiring. Code
+    that invokes the click command in-process may pass one as click's ``obj``
+    (``CliRunner().invoke(main, args, obj=CliWiring(...))``): the tests reach a fake Dynamic
+    Mockups API on loopback this way. No variable can loosen the download policy.
+    """
+
+    download_policy: DownloadPolicy | None = None
+
+
+def _wiring() -> CliWiring:
+    context = click.get_current_context(silent=True)
+    found = context.find_object(CliWiring) if context is not None else None
+    return found or CliWiring()
+
+
+def settings() -> Settings:
+    """The settings of this command, read from the environment now.
+
+    Raises:
+        ValidationError: a bad value, naming the variable (``handle_errors`` prints it).
+    """
+    return Settings.from_env()
 
 
 def engine() -> Engine:
     """The application database engine (HAVEN_DATABASE_URL, else the SQLite default)."""
-    return create_engine()
+    return create_engine(settings().database_url)
 
 
 def _default(value: Any) -> Any:
@@ -48,21 +84,17 @@ def handle_errors(func: Callable) -> Callable:
 
 
 def app_context():
-    """The services' context from the environment (renderer, storage, Shopify mode), for one command."""
-    import os
-
+    """The services' context (database, renderer, storage, Shopify mode) from :func:`settings`, for one command."""
     from haven_pipelines.services.context import build_context
 
-    return build_context(
-        renderer=os.environ.get("HAVEN_RENDERER") or "local",
-        dynamic_mockups_api_key=os.environ.get("DYNAMIC_MOCKUPS_API_KEY") or None,
-        dynamic_mockups_base_url=os.environ.get("DYNAMIC_MOCKUPS_BASE_URL") or None,
-        blob_store="s3" if os.environ.get("HAVEN_S3_BUCKET") else "local",
-        shopify_mode=os.environ.get("HAVEN_SHOPIFY_MODE") or "auto",
-        shopify_base_url=os.environ.get("HAVEN_SHOPIFY_BASE_URL") or None,
-        # Only for a local fake Dynamic Mockups server in tests (exports over http on loopback).
-        allow_insecure_downloads=os.environ.get("HAVEN_DM_INSECURE_DOWNLOADS_FOR_TESTS") == "1",
-    )
+    return build_context(settings(), download_policy=_wiring().download_policy)
+
+
+def blob_store():
+    """The image store the settings name (the local folder or the S3 bucket), for one command."""
+    from haven_pipelines.services.context import build_blob_store
+
+    return build_blob_store(settings())
 
 
 def acting_user(engine: Engine, ref: str) -> str:

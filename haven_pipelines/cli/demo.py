@@ -5,9 +5,8 @@ from __future__ import annotations
 import click
 
 from haven_pipelines.cli.common import engine as make_engine
-from haven_pipelines.cli.common import handle_errors
+from haven_pipelines.cli.common import blob_store, handle_errors
 from haven_pipelines.db.migrate import current_revision, head_revision
-from haven_pipelines.integrations.blobstore import make_blob_store
 from haven_pipelines.services.demo import DEMO_EMAIL, MAX_DESIGNS, load_demo
 
 
@@ -27,7 +26,7 @@ def demo(load: bool, designs: int) -> None:
     try:
         if current_revision(eng) != head_revision():
             raise click.ClickException("the database is not at the newest schema: run `haven db upgrade` first")
-        summary = load_demo(eng, make_blob_store(), designs=designs)
+        summary = load_demo(eng, blob_store(), designs=designs)
     finally:
         eng.dispose()
     user_state = "created" if summary.user_created else "existed"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, user_option
+from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, settings, user_option
 from haven_pipelines.db.stores.scenes import SceneStore
 
 
@@ -52,9 +50,10 @@ def sync(mappings, check, as_json):
         if not sep or not key or not uuid:
             raise ValidationError("map", f"expected SCENE=MOCKUP_UUID, got {item!r}")
         explicit[key.strip()] = uuid.strip()
-    if not os.environ.get("DYNAMIC_MOCKUPS_API_KEY"):
+    resolved = settings()
+    if not resolved.dynamic_mockups_api_key:
         raise ValidationError("DYNAMIC_MOCKUPS_API_KEY", "set it to read your Dynamic Mockups templates")
-    with DynamicMockupsClient.from_env() as client:
+    with DynamicMockupsClient(resolved.dynamic_mockups_api_key, base_url=resolved.dynamic_mockups_base_url) as client:
         templates = client.list_mockups()
     eng = engine()
     try:

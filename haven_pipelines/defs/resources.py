@@ -1,43 +1,31 @@
 """Dagster resources: one per outside system, together producing the services' ``AppContext``.
 
-Every setting may be given as resource config (``dg.EnvVar`` where a deployment binds a secret) and
-is otherwise read from the environment **when a run or sensor tick starts** (never at import), so
-the embedded default (SQLite, local renderer, local images, Shopify dry run) needs no variable set.
-``dg.EnvVar`` itself fails when its variable is unset, which is why the optional settings fall back
-through :func:`_env` instead of binding ``EnvVar`` unconditionally.
+Settings are resolved by :meth:`haven_pipelines.settings.Settings.from_env` **when a run or sensor
+tick starts** (never at import): resource config, where given, overrides the field; the environment
+gives the rest, with the same defaults and the same validation as the ``haven`` CLI, so the CLI and
+a run always agree (``HAVEN_S3_BUCKET`` alone means S3 for both). The embedded default (SQLite,
+local renderer, local images, Shopify dry run) needs no variable set. A deployment may bind a
+secret with ``dg.EnvVar`` in config; left unset, the same variable is read at run start anyway.
 
-| resource | setting | environment fallback | default |
-| --- | --- | --- | --- |
-| ``HavenDatabaseResource`` | ``url`` | ``HAVEN_DATABASE_URL`` | SQLite in ``HAVEN_DATA_DIR`` |
-| ``RendererResource`` | ``kind``, ``api_key``, ``base_url``, ``workers`` | ``HAVEN_RENDERER``, ``DYNAMIC_MOCKUPS_API_KEY``, ``DYNAMIC_MOCKUPS_BASE_URL``, ``HAVEN_RENDER_WORKERS`` | local, no key |
-| ``BlobStoreResource`` | ``kind``, ``s3_bucket``, ``s3_endpoint_url``, ``s3_public_url_base``, ``data_dir`` | ``HAVEN_BLOB_STORE``, ``HAVEN_S3_BUCKET``, ``HAVEN_S3_ENDPOINT_URL``, ``HAVEN_S3_PUBLIC_URL_BASE``, ``HAVEN_DATA_DIR`` | local folder |
-| ``ShopifyResource`` | ``mode``, ``base_url`` | ``HAVEN_SHOPIFY_MODE``, ``HAVEN_SHOPIFY_BASE_URL`` | auto (dry run without credentials) |
+| resource | config field | overrides (variable) |
+| --- | --- | --- |
+| ``HavenDatabaseResource`` | ``url`` | ``HAVEN_DATABASE_URL`` |
+| ``RendererResource`` | ``kind``, ``api_key``, ``base_url``, ``workers`` | ``HAVEN_RENDERER``, ``DYNAMIC_MOCKUPS_API_KEY``, ``DYNAMIC_MOCKUPS_BASE_URL``, ``HAVEN_RENDER_WORKERS`` |
+| ``BlobStoreResource`` | ``kind``, ``s3_bucket``, ``s3_endpoint_url``, ``s3_region``, ``s3_public_url_base``, ``s3_presign_seconds``, ``data_dir`` | ``HAVEN_BLOB_STORE``, ``HAVEN_S3_BUCKET``, ``HAVEN_S3_ENDPOINT_URL``, ``HAVEN_S3_REGION``, ``HAVEN_S3_PUBLIC_URL_BASE``, ``HAVEN_S3_PRESIGN_SECONDS``, ``HAVEN_DATA_DIR`` |
+| ``ShopifyResource`` | ``mode``, ``base_url`` | ``HAVEN_SHOPIFY_MODE``, ``HAVEN_SHOPIFY_BASE_URL`` |
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
 from haven_pipelines.domain.credits import CreditUsage
-from haven_pipelines.domain.errors import ValidationError
 from haven_pipelines.services.context import AppContext, build_context
 from haven_pipelines.services.render import check_budget
-
-RENDERER_KINDS = ("local", "dynamic_mockups")
-BLOB_STORE_KINDS = ("local", "s3")
-SHOPIFY_MODES = ("auto", "dry_run", "live")
-
-
-def _env(name: str) -> str | None:
-    """The variable's value, or None when unset or empty (read at call time)."""
-    return dg.EnvVar(name).get_value() or None
-
-
-def _choice(field: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValidationError(field, f"must be one of {', '.join(allowed)}, got {value!r}")
-    return value
+from haven_pipelines.settings import Settings
 
 
 class HavenDatabaseResource(dg.ConfigurableResource):
@@ -49,9 +37,9 @@ class HavenDatabaseResource(dg.ConfigurableResource):
 
     url: str | None = None
 
-    def resolved_url(self) -> str | None:
-        """The configured URL, else ``HAVEN_DATABASE_URL``; None lets the services use their default."""
-        return self.url or _env("HAVEN_DATABASE_URL")
+    def overrides(self) -> dict[str, Any]:
+        """The configured fields as ``Settings`` overrides (None: from the environment)."""
+        return {"database_url": self.url}
 
 
 class RendererResource(dg.ConfigurableResource):
@@ -62,26 +50,10 @@ class RendererResource(dg.ConfigurableResource):
     base_url: str | None = None
     workers: int | None = None
 
-    def settings(self) -> dict[str, object]:
-        """Keyword arguments for ``build_context``; the API key is never returned anywhere else."""
-        kind = _choice("renderer.kind", self.kind or _env("HAVEN_RENDERER") or "local", RENDERER_KINDS)
-        workers = self.workers
-        if workers is None and _env("HAVEN_RENDER_WORKERS"):
-            try:
-                workers = int(_env("HAVEN_RENDER_WORKERS") or "")
-            except ValueError:
-                raise ValidationError("HAVEN_RENDER_WORKERS", "must be a whole number") from None
-        if workers is not None and workers < 1:
-            raise ValidationError("renderer.workers", f"must be at least 1, got {workers}")
-        api_key = self.api_key or _env("DYNAMIC_MOCKUPS_API_KEY")
-        if kind == "dynamic_mockups" and not api_key:
-            raise ValidationError("renderer.api_key", "Dynamic Mockups needs an API key (DYNAMIC_MOCKUPS_API_KEY)")
-        return {
-            "renderer": kind,
-            "dynamic_mockups_api_key": api_key,
-            "dynamic_mockups_base_url": self.base_url or _env("DYNAMIC_MOCKUPS_BASE_URL"),
-            "workers": workers,
-        }
+    def overrides(self) -> dict[str, Any]:
+        """The configured fields as ``Settings`` overrides (None: from the environment)."""
+        return {"renderer": self.kind, "dynamic_mockups_api_key": self.api_key,
+                "dynamic_mockups_base_url": self.base_url, "render_workers": self.workers}
 
 
 class BlobStoreResource(dg.ConfigurableResource):
@@ -90,22 +62,16 @@ class BlobStoreResource(dg.ConfigurableResource):
     kind: str | None = None
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
+    s3_region: str | None = None
     s3_public_url_base: str | None = None
+    s3_presign_seconds: int | None = None
     data_dir: str | None = None
 
-    def settings(self) -> dict[str, object]:
-        """Keyword arguments for ``build_context`` (S3 credentials stay with boto3's own chain)."""
-        kind = _choice("blob_store.kind", self.kind or _env("HAVEN_BLOB_STORE") or "local", BLOB_STORE_KINDS)
-        bucket = self.s3_bucket or _env("HAVEN_S3_BUCKET")
-        if kind == "s3" and not bucket:
-            raise ValidationError("blob_store.s3_bucket", "an S3 blob store needs a bucket (HAVEN_S3_BUCKET)")
-        return {
-            "blob_store": kind,
-            "s3_bucket": bucket,
-            "s3_endpoint_url": self.s3_endpoint_url or _env("HAVEN_S3_ENDPOINT_URL"),
-            "s3_public_url_base": self.s3_public_url_base or _env("HAVEN_S3_PUBLIC_URL_BASE"),
-            "data_dir": self.data_dir or _env("HAVEN_DATA_DIR"),
-        }
+    def overrides(self) -> dict[str, Any]:
+        """The configured fields as ``Settings`` overrides (S3 credentials stay with boto3's own chain)."""
+        return {"blob_store": self.kind, "s3_bucket": self.s3_bucket, "s3_endpoint_url": self.s3_endpoint_url,
+                "s3_region": self.s3_region, "s3_public_url_base": self.s3_public_url_base,
+                "s3_presign_seconds": self.s3_presign_seconds, "data_dir": self.data_dir}
 
 
 class ShopifyResource(dg.ConfigurableResource):
@@ -115,10 +81,9 @@ class ShopifyResource(dg.ConfigurableResource):
     mode: str | None = None
     base_url: str | None = None
 
-    def settings(self) -> dict[str, object]:
-        """Keyword arguments for ``build_context``."""
-        mode = _choice("shopify.mode", self.mode or _env("HAVEN_SHOPIFY_MODE") or "auto", SHOPIFY_MODES)
-        return {"shopify_mode": mode, "shopify_base_url": self.base_url or _env("HAVEN_SHOPIFY_BASE_URL")}
+    def overrides(self) -> dict[str, Any]:
+        """The configured fields as ``Settings`` overrides (None: from the environment)."""
+        return {"shopify_mode": self.mode, "shopify_base_url": self.base_url}
 
 
 class HavenResource(dg.ConfigurableResource):
@@ -133,14 +98,18 @@ class HavenResource(dg.ConfigurableResource):
 
     _ctx: AppContext | None = PrivateAttr(default=None)
 
+    def resolve_settings(self) -> Settings:
+        """The settings of this run: resource config over the environment, read now.
+
+        Raises:
+            ValidationError: a bad value, naming the variable (or the config field).
+        """
+        return Settings.from_env(**self.database.overrides(), **self.renderer.overrides(),
+                                 **self.blob_store.overrides(), **self.shopify.overrides())
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Resolve settings and build the context; bad settings fail here, naming the field."""
-        self._ctx = build_context(
-            database_url=self.database.resolved_url(),
-            **self.renderer.settings(),
-            **self.blob_store.settings(),
-            **self.shopify.settings(),
-        )
+        """Resolve settings and build the context; bad settings fail here, naming the variable."""
+        self._ctx = build_context(self.resolve_settings())
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Close the engine's pool (SQLite files and Postgres connections are released)."""

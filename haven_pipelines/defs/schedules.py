@@ -1,44 +1,26 @@
 """Schedules: the nightly catalogue run and the monthly credit report.
 
 The nightly hour (``HAVEN_NIGHTLY_HOUR``, default 2) and the shop's time zone
-(``HAVEN_SHOP_TIMEZONE``, default UTC) are read when the code location loads: a cron schedule is
-part of the definition, so unlike resource settings it cannot wait for a run to start. Change them
-and reload the code location.
+(``HAVEN_SHOP_TIMEZONE``, default UTC) are read when the definitions are built
+(:func:`build_schedules`, called by ``definitions.py``), never at import: a cron schedule is part of
+the definition, so unlike resource settings it cannot wait for a run to start. Change them and
+reload the code location.
+
+A bad value does not take the code location down (the jobs, sensors and the other schedule keep
+working): the nightly schedule is then defined at its default time with a description that names
+the variable, and every tick fails with that ``ValidationError`` instead of running at a time
+nobody chose.
 """
 
 from __future__ import annotations
 
-import os
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from collections.abc import Mapping
 
 import dagster as dg
 
 from haven_pipelines.defs.jobs import credit_report_job, nightly_catalog_job
 from haven_pipelines.domain.errors import ValidationError
-
-
-def nightly_hour(value: str | None) -> int:
-    """The hour 0-23 from ``HAVEN_NIGHTLY_HOUR`` (None or empty: 2)."""
-    if value is None or not value.strip():
-        return 2
-    try:
-        hour = int(value)
-    except ValueError:
-        raise ValidationError("HAVEN_NIGHTLY_HOUR", f"must be a whole hour 0-23, got {value!r}") from None
-    if not 0 <= hour <= 23:
-        raise ValidationError("HAVEN_NIGHTLY_HOUR", f"must be a whole hour 0-23, got {hour}")
-    return hour
-
-
-def shop_timezone(value: str | None) -> str:
-    """The IANA time zone from ``HAVEN_SHOP_TIMEZONE`` (None or empty: UTC)."""
-    if value is None or not value.strip():
-        return "UTC"
-    try:
-        ZoneInfo(value.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("HAVEN_SHOP_TIMEZONE", f"not an IANA time zone: {value!r}") from None
-    return value.strip()
+from haven_pipelines.settings import DEFAULT_NIGHTLY_HOUR, DEFAULT_SHOP_TIMEZONE, nightly_schedule_settings
 
 
 def build_nightly_schedule(hour: int, timezone: str) -> dg.ScheduleDefinition:
@@ -53,10 +35,6 @@ def build_nightly_schedule(hour: int, timezone: str) -> dg.ScheduleDefinition:
     )
 
 
-nightly_catalog_schedule = build_nightly_schedule(
-    nightly_hour(os.environ.get("HAVEN_NIGHTLY_HOUR")), shop_timezone(os.environ.get("HAVEN_SHOP_TIMEZONE"))
-)
-
 monthly_credit_report_schedule = dg.ScheduleDefinition(
     name="monthly_credit_report_schedule",
     job=credit_report_job,
@@ -67,4 +45,31 @@ monthly_credit_report_schedule = dg.ScheduleDefinition(
     description="On the 1st of each month: rebuild the analyst tables (credit usage, render outcomes).",
 )
 
-SCHEDULES = [nightly_catalog_schedule, monthly_credit_report_schedule]
+
+def build_schedules(environ: Mapping[str, str] | None = None) -> list[dg.ScheduleDefinition]:
+    """Every schedule, the nightly one at ``HAVEN_NIGHTLY_HOUR`` in ``HAVEN_SHOP_TIMEZONE`` (read now).
+
+    A bad hour or time zone gives :func:`misconfigured_nightly_schedule` in place of the nightly one.
+    """
+    try:
+        hour, timezone = nightly_schedule_settings(environ)
+    except ValidationError as error:
+        return [misconfigured_nightly_schedule(error), monthly_credit_report_schedule]
+    return [build_nightly_schedule(hour, timezone), monthly_credit_report_schedule]
+
+
+def misconfigured_nightly_schedule(error: ValidationError) -> dg.ScheduleDefinition:
+    """The nightly schedule when its variables are bad: every tick fails with ``error``, nothing runs."""
+
+    @dg.schedule(
+        name="nightly_catalog_schedule",
+        job=nightly_catalog_job,
+        cron_schedule=f"0 {DEFAULT_NIGHTLY_HOUR} * * *",
+        execution_timezone=DEFAULT_SHOP_TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"Not scheduled: {error}. Fix the variable and reload the code location.",
+    )
+    def nightly_catalog_schedule(context: dg.ScheduleEvaluationContext):
+        raise ValidationError(error.field, error.reason)
+
+    return nightly_catalog_schedule

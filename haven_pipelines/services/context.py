@@ -1,22 +1,23 @@
 """The services' wiring: one ``AppContext`` built from settings when a run or command starts.
 
-Nothing here runs at import. ``build_context`` is what the Dagster resources and the CLI call.
+Nothing here runs at import. ``build_context`` is what the Dagster resources and the CLI call, each
+with the :class:`~haven_pipelines.settings.Settings` it resolved, so both build the same parts from
+the same environment.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from haven_pipelines import settings
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.stores.ledger import CreditLedger
 from haven_pipelines.domain.errors import ValidationError
-from haven_pipelines.integrations.blobstore import BlobStore, LocalBlobStore, make_blob_store
+from haven_pipelines.integrations.blobstore import BlobStore, LocalBlobStore
+from haven_pipelines.integrations.dynamic_mockups.download import DownloadPolicy
+from haven_pipelines.settings import VARIABLES, Settings
 
 
 @dataclass
@@ -30,6 +31,7 @@ class AppContext:
     shopify_mode: str = "auto"
     shopify_base_url: str | None = None
     catalogue_profile: Any = None
+    settings: Settings | None = None
     _closers: list = field(default_factory=list)
 
     def close(self) -> None:
@@ -40,71 +42,84 @@ class AppContext:
 
 
 def build_context(
+    settings: Settings | None = None,
     *,
-    database_url: str | None = None,
-    renderer: str = "local",
-    dynamic_mockups_api_key: str | None = None,
-    dynamic_mockups_base_url: str | None = None,
-    blob_store: str = "local",
-    s3_bucket: str | None = None,
-    s3_endpoint_url: str | None = None,
-    s3_public_url_base: str | None = None,
-    data_dir: str | None = None,
-    shopify_mode: str = "auto",
-    shopify_base_url: str | None = None,
-    workers: int | None = None,
-    allow_insecure_downloads: bool = False,
+    download_policy: DownloadPolicy | None = None,
     engine: Engine | None = None,
     blob: BlobStore | None = None,
     renderer_impl: Any = None,
+    **overrides: Any,
 ) -> AppContext:
-    """Build the context from settings (the explicit ``engine``/``blob``/``renderer_impl`` win; tests use them).
+    """Build the context from ``settings`` (default: :meth:`Settings.from_env` with ``overrides``).
 
-    ``allow_insecure_downloads`` lets Dynamic Mockups exports come over http from loopback: for the
-    local fake API in tests only, never in a deployment.
+    Args:
+        settings: the resolved settings; give either these or ``overrides``, not both.
+        download_policy: which Dynamic Mockups export URLs may be fetched (default: the production
+            rule, https from public hosts only). Only code can pass another one (tests reach a fake
+            API on loopback this way); no environment variable loosens it.
+        engine, blob, renderer_impl: ready parts that win over the settings (tests use them).
+        overrides: single settings by field name (``database_url``, ``renderer``, ``data_dir``...).
 
     Raises:
-        ValidationError: an unknown renderer, blob store or Shopify mode, naming the setting.
+        ValidationError: a bad setting, or the Dynamic Mockups renderer without an API key,
+            naming the variable.
     """
     from haven_pipelines.domain.catalogue import load_catalogue_profile
-    from haven_pipelines.services.renderers import DynamicMockupsRenderer, LocalRendererAdapter
 
-    if shopify_mode not in ("auto", "dry_run", "live"):
-        raise ValidationError("shopify_mode", f"must be auto, dry_run or live, got {shopify_mode!r}")
-    engine = engine or create_engine(database_url)
+    if settings is None:
+        settings = Settings.from_env(**overrides)
+    elif overrides:
+        raise TypeError("give settings or single overrides, not both")
     closers: list = []
-    if blob is None:
-        if blob_store == "local":
-            root = Path(data_dir) if data_dir else settings.data_dir()
-            blob = LocalBlobStore(root / "images")
-        elif blob_store == "s3":
-            env = dict(os.environ)
-            env.update({k: v for k, v in {"HAVEN_S3_BUCKET": s3_bucket, "HAVEN_S3_ENDPOINT_URL": s3_endpoint_url,
-                                          "HAVEN_S3_PUBLIC_URL_BASE": s3_public_url_base}.items() if v})
-            blob = make_blob_store(env)
-        else:
-            raise ValidationError("blob_store", f"must be local or s3, got {blob_store!r}")
-    if renderer_impl is None:
-        if renderer == "local":
-            renderer_impl = LocalRendererAdapter(workers=workers)
-        elif renderer == "dynamic_mockups":
-            from haven_pipelines.integrations.dynamic_mockups.client import DEFAULT_BASE_URL, DynamicMockupsClient
-
-            if not dynamic_mockups_api_key:
-                raise ValidationError("DYNAMIC_MOCKUPS_API_KEY", "the Dynamic Mockups renderer needs an API key")
-            client = DynamicMockupsClient(dynamic_mockups_api_key, base_url=dynamic_mockups_base_url or DEFAULT_BASE_URL)
-            closers.append(client.close)
-            renderer_impl = DynamicMockupsRenderer(client, workers=workers or 4,
-                                                   allow_insecure_downloads=allow_insecure_downloads)
-        else:
-            raise ValidationError("renderer", f"must be local or dynamic_mockups, got {renderer!r}")
+    try:
+        if renderer_impl is None:
+            renderer_impl = _renderer(settings, download_policy, closers)
+        if blob is None:
+            blob = build_blob_store(settings)
+    except BaseException:
+        for closer in closers:  # a bad S3 setting must not leave the renderer's HTTP client open
+            closer()
+        raise
+    engine = engine or create_engine(settings.database_url)
     return AppContext(
         engine=engine,
         blob_store=blob,
         ledger=CreditLedger(engine),
         renderer=renderer_impl,
-        shopify_mode=shopify_mode,
-        shopify_base_url=shopify_base_url,
+        shopify_mode=settings.shopify_mode,
+        shopify_base_url=settings.shopify_base_url,
         catalogue_profile=load_catalogue_profile(),
+        settings=settings,
         _closers=closers,
     )
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    """The image store the settings name: ``<data folder>/images`` or the S3 bucket."""
+    if settings.blob_store == "s3":
+        from haven_pipelines.integrations.s3 import S3BlobStore
+
+        return S3BlobStore(
+            settings.s3_bucket or "",
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            public_url_base=settings.s3_public_url_base,
+            presign_seconds=settings.s3_presign_seconds,
+        )
+    return LocalBlobStore(settings.data_dir / "images")
+
+
+def _renderer(settings: Settings, download_policy: DownloadPolicy | None, closers: list) -> Any:
+    """The renderer the settings name; a Dynamic Mockups client's ``close`` joins ``closers``."""
+    from haven_pipelines.services.renderers import DynamicMockupsRenderer, LocalRendererAdapter
+
+    if settings.renderer == "local":
+        return LocalRendererAdapter(workers=settings.render_workers)
+    from haven_pipelines.integrations.dynamic_mockups.client import DynamicMockupsClient
+
+    if not settings.dynamic_mockups_api_key:
+        raise ValidationError(VARIABLES["dynamic_mockups_api_key"], "the Dynamic Mockups renderer needs an API key")
+    client = DynamicMockupsClient(settings.dynamic_mockups_api_key, base_url=settings.dynamic_mockups_base_url,
+                                  download_policy=download_policy)
+    closers.append(client.close)
+    return DynamicMockupsRenderer(client, workers=settings.render_workers or 4)

@@ -112,13 +112,11 @@ class DynamicMockupsRenderer:
     credits_per_render = 1
     needs_public_artwork_url = True
 
-    def __init__(self, client, *, batch_size: int = 10, workers: int = 4, image_size: int = 2400,
-                 allow_insecure_downloads: bool = False):
+    def __init__(self, client, *, batch_size: int = 10, workers: int = 4, image_size: int = 2400):
         self.client = client
         self.batch_size = batch_size
         self.max_workers = workers
         self.image_size = image_size
-        self._allow_insecure = allow_insecure_downloads
 
     def render_many(self, jobs: Sequence[RenderJob]) -> list[RenderedOutput | RenderFailure]:
         """Render a chunk through the batch endpoint (one request), then download each export."""
@@ -171,7 +169,7 @@ class DynamicMockupsRenderer:
             return RenderFailure(str(outcome.error))
         result = outcome.result
         try:
-            data = self.client.download(result.export_path, allow_insecure_for_tests=self._allow_insecure)
+            data = self.client.download(result.export_path)  # under the client's download policy
             image = load_artwork(data)  # must decode as an image (and not be a bomb) before we keep it
             fmt = Image.open(io.BytesIO(data)).format or "JPEG"  # the stored bytes' own format
         except (DynamicMockupsError, HavenError) as exc:

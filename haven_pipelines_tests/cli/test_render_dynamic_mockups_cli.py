@@ -10,16 +10,22 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from haven_pipelines.cli import main
+from haven_pipelines.cli.common import CliWiring
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.tables import assets, mockups
 from haven_pipelines.integrations.blobstore import make_blob_store
+from haven_pipelines.integrations.dynamic_mockups import DownloadPolicy
 from haven_pipelines_tests.fakes.dynamic_mockups_server import FakeDynamicMockups
 from haven_pipelines_tests.fakes.s3_server import FAKE_AWS_ENV, MotoS3Server
 
 
 @pytest.fixture
 def remote_env(tmp_path, monkeypatch):
-    """A fresh database, a moto S3 bucket with a public URL base, and the fake API, wired by environment."""
+    """A fresh database, a moto S3 bucket with a public URL base, and the fake API, wired by environment.
+
+    The fake serves its exports over http on loopback, which the production download policy refuses;
+    the command is invoked in-process with a wiring that admits them (only code can pass one).
+    """
     for name, value in FAKE_AWS_ENV.items():
         monkeypatch.setenv(name, value)
     with MotoS3Server() as s3, FakeDynamicMockups(credits=10) as api:
@@ -32,7 +38,6 @@ def remote_env(tmp_path, monkeypatch):
             "HAVEN_RENDERER": "dynamic_mockups",
             "DYNAMIC_MOCKUPS_API_KEY": api.api_key,
             "DYNAMIC_MOCKUPS_BASE_URL": api.base_url,
-            "HAVEN_DM_INSECURE_DOWNLOADS_FOR_TESTS": "1",
             "HAVEN_S3_BUCKET": "haven-cli",
             "HAVEN_S3_ENDPOINT_URL": s3.endpoint_url,
             "HAVEN_S3_PUBLIC_URL_BASE": "https://images.example.test/haven-cli",
@@ -40,9 +45,10 @@ def remote_env(tmp_path, monkeypatch):
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         runner = CliRunner()
+        wiring = CliWiring(download_policy=DownloadPolicy(allow_http=True, allow_private_addresses=True))
 
-        def run(*args, ok=True):
-            result = runner.invoke(main, list(args), catch_exceptions=False)
+        def run(*args, ok=True, obj=wiring):
+            result = runner.invoke(main, list(args), catch_exceptions=False, obj=obj)
             if ok:
                 assert result.exit_code == 0, result.output
             return result
@@ -50,6 +56,22 @@ def remote_env(tmp_path, monkeypatch):
         run("db", "upgrade")
         run("demo", "--load", "--designs", "1")
         yield run, api
+
+
+def test_without_the_wiring_the_loopback_exports_are_refused(remote_env):
+    """The same environment, no injected policy: the production rule refuses the fake's http exports."""
+    run, api = remote_env
+    run("scenes", "sync", obj=None)
+    engine = create_engine()
+    with engine.connect() as conn:
+        design = conn.execute(select(assets.c.id)).scalar_one()
+    outcome = run("render", "--design", design, "--scene", "bedroom", "--json", ok=False, obj=None)
+    assert outcome.exit_code == 1
+    result = json.loads(outcome.output)
+    assert result["rendered"] == 0 and result["creditsCharged"] == 0, result
+    assert "must be https" in json.dumps(result)
+    assert api.snapshot()["exports_served"] == 0
+    engine.dispose()
 
 
 def test_scenes_sync_then_render_all_scenes_remotely(remote_env):

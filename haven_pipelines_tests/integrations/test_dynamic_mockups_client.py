@@ -12,6 +12,7 @@ import pytest
 from haven_pipelines.integrations.dynamic_mockups import (
     ApiUnreachable,
     AuthenticationError,
+    DownloadPolicy,
     DynamicMockupsClient,
     DynamicMockupsError,
     InsufficientCredits,
@@ -261,8 +262,9 @@ def test_api_key_never_appears_in_errors_repr_logs_or_metadata(fake_dm, caplog):
             client.render_request(_request(fake_dm))
         texts.append(_all_text(info.value))
         fake_dm.export_mode = "html"
-        with pytest.raises(DynamicMockupsError) as info:
-            client.download(result.export_path, allow_insecure_for_tests=True, expect_image=True)
+        with make_client(fake_dm, download_policy=DownloadPolicy(allow_http=True, allow_private_addresses=True)) as loopback:
+            with pytest.raises(DynamicMockupsError) as info:
+                loopback.download(result.export_path, expect_image=True)
         texts.append(_all_text(info.value))
     with make_client(fake_dm, api_key=key + "-wrong") as bad:
         with pytest.raises(AuthenticationError) as info:

@@ -1,4 +1,4 @@
-"""Export downloads: https only (unless the test flag), size caps, redirects checked, images verified."""
+"""Export downloads: https only (unless the client's policy allows http), size caps, redirects checked, images verified."""
 
 from __future__ import annotations
 
@@ -9,13 +9,23 @@ import httpx
 import pytest
 from PIL import Image
 
-from haven_pipelines.integrations.dynamic_mockups import DownloadError, DynamicMockupsClient, RenderRequest
-from haven_pipelines_tests.integrations.conftest import FAST_RETRY
+from haven_pipelines.integrations.dynamic_mockups import DownloadError, DownloadPolicy, DynamicMockupsClient, RenderRequest
+from haven_pipelines_tests.integrations.conftest import FAST_RETRY, make_client
+
+#: The fake API serves its exports over http on 127.0.0.1: only a client built with this policy may fetch them.
+LOOPBACK = DownloadPolicy(allow_http=True, allow_private_addresses=True)
 
 
 def PUBLIC(host: str) -> list[str]:  # noqa: N802 - reads as a constant resolver
     """A resolver that answers a public address without DNS (the tests stay offline)."""
     return ["93.184.215.14"]
+
+
+@pytest.fixture
+def loopback_client(fake_dm):
+    """A client of the fake whose download policy admits its http exports on loopback."""
+    with make_client(fake_dm, download_policy=LOOPBACK) as client:
+        yield client
 
 
 @pytest.fixture
@@ -25,14 +35,14 @@ def export_url(fake_dm, dm_client) -> str:
     return dm_client.render_request(request).export_path
 
 
-def test_download_returns_a_real_image_without_sending_the_key(fake_dm, dm_client, export_url):
-    data = dm_client.download(export_url, allow_insecure_for_tests=True, expect_image=True)
+def test_download_returns_a_real_image_without_sending_the_key(fake_dm, loopback_client, export_url):
+    data = loopback_client.download(export_url, expect_image=True)
     with Image.open(io.BytesIO(data)) as img:
         assert img.format == "JPEG" and img.size == (96, 120)
     # The fake saw the key on the API call only; the export request carried none.
     assert fake_dm.snapshot()["exports_served"] == 1
     assert fake_dm.api_keys_seen() == {fake_dm.api_key}
-    assert dm_client.stats()["downloads"] == 1
+    assert loopback_client.stats()["downloads"] == 1
 
 
 def test_export_host_never_receives_the_key():
@@ -47,45 +57,59 @@ def test_export_host_never_receives_the_key():
     assert "x-api-key" not in seen[0].headers
 
 
-def test_plain_http_is_refused_without_the_test_flag(dm_client, export_url):
+def test_plain_http_and_loopback_are_refused_by_the_default_policy(dm_client, export_url):
     with pytest.raises(DownloadError, match="https"):
         dm_client.download(export_url)
 
 
-def test_host_allow_list(dm_client, export_url):
+def test_allowing_http_alone_still_refuses_a_loopback_host(fake_dm, export_url):
+    with make_client(fake_dm, download_policy=DownloadPolicy(allow_http=True)) as client:
+        with pytest.raises(DownloadError, match="127.0.0.1 is not a public address"):
+            client.download(export_url)
+    assert fake_dm.snapshot()["exports_served"] == 0  # refused before any request
+
+
+def test_policy_host_list_applies_to_every_call(fake_dm, export_url):
+    policy = DownloadPolicy(allow_http=True, allow_private_addresses=True, allowed_hosts=frozenset({"exports.example.com"}))
+    with make_client(fake_dm, download_policy=policy) as client:
+        with pytest.raises(DownloadError, match="not an allowed export host"):
+            client.download(export_url)
+
+
+def test_host_allow_list(loopback_client, export_url):
     with pytest.raises(DownloadError, match="not an allowed export host"):
-        dm_client.download(export_url, allowed_hosts=["exports.example.com"], allow_insecure_for_tests=True)
-    assert dm_client.download(export_url, allowed_hosts=["127.0.0.1"], allow_insecure_for_tests=True)
+        loopback_client.download(export_url, allowed_hosts=["exports.example.com"])
+    assert loopback_client.download(export_url, allowed_hosts=["127.0.0.1"])
 
 
 @pytest.mark.parametrize("mode", ["garbage", "html"])
-def test_not_an_image_is_refused_when_an_image_is_expected(fake_dm, dm_client, export_url, mode):
+def test_not_an_image_is_refused_when_an_image_is_expected(fake_dm, loopback_client, export_url, mode):
     fake_dm.export_mode = mode
-    assert dm_client.download(export_url, allow_insecure_for_tests=True)  # bytes, when no image is demanded
+    assert loopback_client.download(export_url)  # bytes, when no image is demanded
     with pytest.raises(DownloadError, match="not a usable image"):
-        dm_client.download(export_url, allow_insecure_for_tests=True, expect_image=True)
+        loopback_client.download(export_url, expect_image=True)
 
 
 @pytest.mark.parametrize("mode", ["huge", "huge_unsized"])
-def test_size_cap_by_content_length_and_while_streaming(fake_dm, dm_client, export_url, mode):
+def test_size_cap_by_content_length_and_while_streaming(fake_dm, loopback_client, export_url, mode):
     fake_dm.export_mode = mode
     fake_dm.huge_bytes = 3 * 1024 * 1024
     with pytest.raises(DownloadError, match="limit"):
-        dm_client.download(export_url, max_bytes=1024 * 1024, allow_insecure_for_tests=True)
+        loopback_client.download(export_url, max_bytes=1024 * 1024)
 
 
-def test_redirect_to_plain_http_elsewhere_is_checked(fake_dm, dm_client, export_url):
+def test_redirect_to_plain_http_elsewhere_is_checked(fake_dm, loopback_client, export_url):
     fake_dm.export_mode = "redirect"
     fake_dm.redirect_target = "http://evil.example.com/x.jpg"
     with pytest.raises(DownloadError, match="not an allowed export host"):
-        dm_client.download(export_url, allowed_hosts=["127.0.0.1"], allow_insecure_for_tests=True)
+        loopback_client.download(export_url, allowed_hosts=["127.0.0.1"])
 
 
-def test_redirect_loop_is_cut(fake_dm, dm_client, export_url):
+def test_redirect_loop_is_cut(fake_dm, loopback_client, export_url):
     fake_dm.export_mode = "redirect"
     fake_dm.redirect_target = None  # redirects to another export path, which redirects again
     with pytest.raises(DownloadError, match="redirects"):
-        dm_client.download(export_url, allow_insecure_for_tests=True)
+        loopback_client.download(export_url)
 
 
 def test_https_redirect_to_http_is_refused():
@@ -97,10 +121,10 @@ def test_https_redirect_to_http_is_refused():
             client.download("https://exports.example.com/a.jpg", resolver=PUBLIC)
 
 
-def test_server_error_on_export_is_retried_then_reported(fake_dm, dm_client, export_url):
+def test_server_error_on_export_is_retried_then_reported(fake_dm, loopback_client, export_url):
     fake_dm.export_mode = "error"
     with pytest.raises(DownloadError, match="status 500"):
-        dm_client.download(export_url, allow_insecure_for_tests=True)
+        loopback_client.download(export_url)
     assert fake_dm.snapshot()["exports_served"] == FAST_RETRY.max_attempts
 
 

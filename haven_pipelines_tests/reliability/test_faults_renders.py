@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from haven_pipelines.db.tables import retry_queue
 from haven_pipelines.integrations.blobstore import LocalBlobStore
-from haven_pipelines.integrations.dynamic_mockups import DynamicMockupsClient
+from haven_pipelines.integrations.dynamic_mockups import DownloadPolicy, DynamicMockupsClient
 from haven_pipelines.integrations.http import RetryPolicy
 from haven_pipelines.services.context import build_context
 from haven_pipelines.services.render import RenderService, RenderTask
@@ -38,10 +38,11 @@ class PublicLocalStore(LocalBlobStore):
 
 def _world(pg_engine, tmp_path, fake, designs: int, *, batch_size: int = 10, workers: int = 2):
     blob = PublicLocalStore(tmp_path / "images")
+    # The fake serves exports over http on loopback: a policy only code can give admits them.
     client = DynamicMockupsClient(fake.api_key, base_url=fake.base_url, retry=FAST_RETRY, timeout=0.5,
-                                  batch_timeout=0.5, max_requests_per_minute=60000)
-    renderer = DynamicMockupsRenderer(client, batch_size=batch_size, workers=workers, image_size=400,
-                                      allow_insecure_downloads=True)
+                                  batch_timeout=0.5, max_requests_per_minute=60000,
+                                  download_policy=DownloadPolicy(allow_http=True, allow_private_addresses=True))
+    renderer = DynamicMockupsRenderer(client, batch_size=batch_size, workers=workers, image_size=400)
     ctx = build_context(engine=pg_engine, blob=blob, renderer_impl=renderer)
     ctx._closers.append(client.close)
     user = fw.make_user(pg_engine, "dm@example.com")

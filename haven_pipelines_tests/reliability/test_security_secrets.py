@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from haven_pipelines.db import tables
 from haven_pipelines.db.crypto import generate_key
+from haven_pipelines.integrations.dynamic_mockups import DownloadPolicy, DynamicMockupsClient
 from haven_pipelines.services.context import build_context
 from haven_pipelines.services.renderers import DynamicMockupsRenderer
 from haven_pipelines_tests.fakes.dynamic_mockups_server import FakeDynamicMockups
@@ -50,8 +51,11 @@ def _loopback_haven(haven):
     class LoopbackHaven(HavenResource):
         def setup_for_execution(self, context):
             super().setup_for_execution(context)
-            client = self.ctx.renderer.client  # built by build_context from DYNAMIC_MOCKUPS_API_KEY
-            self.ctx.renderer = DynamicMockupsRenderer(client, workers=2, image_size=400, allow_insecure_downloads=True)
+            settings = self.ctx.settings  # resolved from DYNAMIC_MOCKUPS_API_KEY and the rest, as a run does
+            client = DynamicMockupsClient(settings.dynamic_mockups_api_key, base_url=settings.dynamic_mockups_base_url,
+                                          download_policy=DownloadPolicy(allow_http=True, allow_private_addresses=True))
+            self.ctx._closers.append(client.close)
+            self.ctx.renderer = DynamicMockupsRenderer(client, workers=2, image_size=400)
 
     return LoopbackHaven(database=haven.database, renderer=haven.renderer, blob_store=haven.blob_store, shopify=haven.shopify)
 

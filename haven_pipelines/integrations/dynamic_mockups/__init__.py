@@ -1,10 +1,12 @@
 """Dynamic Mockups, the paid remote renderer: client, typed values and errors.
 
 ``client`` talks to the v1 API; ``batching`` spreads many renders over the batch endpoint;
-``models`` and ``errors`` are what callers handle.
+``models`` and ``errors`` are what callers handle; ``download`` holds the policy of which export
+URLs may be fetched.
 """
 
 from haven_pipelines.integrations.dynamic_mockups.client import DEFAULT_BASE_URL, DynamicMockupsClient
+from haven_pipelines.integrations.dynamic_mockups.download import DownloadPolicy
 from haven_pipelines.integrations.dynamic_mockups.errors import (
     ApiUnreachable,
     AuthenticationError,
@@ -31,6 +33,7 @@ __all__ = [
     "ApiUnreachable",
     "AuthenticationError",
     "DownloadError",
+    "DownloadPolicy",
     "DynamicMockupsClient",
     "DynamicMockupsError",
     "InsufficientCredits",

@@ -32,6 +32,7 @@ from urllib.parse import quote
 import httpx
 
 from haven_pipelines.integrations.dynamic_mockups import errors as e
+from haven_pipelines.integrations.dynamic_mockups.download import STRICT, DownloadPolicy
 from haven_pipelines.integrations.dynamic_mockups.models import (
     FITS,
     IMAGE_FORMATS,
@@ -76,6 +77,8 @@ class DynamicMockupsClient:
             instead of piling up into 429s.
         limiter: a limiter to share with other clients of the same key (default: a new one).
         sleep: the wait function used between retries (injectable for tests).
+        download_policy: which export URLs :meth:`download` may fetch (default: https from public
+            hosts only; see :class:`~haven_pipelines.integrations.dynamic_mockups.download.DownloadPolicy`).
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class DynamicMockupsClient:
         rate_headroom: float = 0.025,
         limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        download_policy: DownloadPolicy | None = None,
     ):
         if not api_key or not api_key.strip():
             raise e.AuthenticationError("api_key: empty; set DYNAMIC_MOCKUPS_API_KEY")
@@ -104,6 +108,7 @@ class DynamicMockupsClient:
         self.retry = retry or RetryPolicy()
         self._batch_timeout = batch_timeout
         self._sleep = sleep
+        self.download_policy = download_policy or STRICT
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.Client(
             base_url=self.base_url + "/",
@@ -282,36 +287,43 @@ class DynamicMockupsClient:
         *,
         max_bytes: int = MAX_DOWNLOAD_BYTES,
         allowed_hosts: Sequence[str] | None = None,
-        allow_insecure_for_tests: bool = False,
         expect_image: bool = False,
-        allow_private_addresses: bool | None = None,
         resolver: Callable[[str], Sequence[str]] | None = None,
     ) -> bytes:
-        """Fetch an export safely; the API key is never sent.
+        """Fetch an export safely under the client's download policy; the API key is never sent.
+
+        Every URL and every redirect hop must pass the policy: https (unless it allows http), a
+        host that is and resolves to a public address (unless it allows private ones), and a host
+        in ``allowed_hosts`` when given. An export URL is chosen by the API's answer, so without
+        these checks a forged or compromised answer could make us fetch ``169.254.169.254`` or an
+        internal service.
 
         Args:
             url: the export URL (``RenderResult.export_path``).
             max_bytes: refuse anything larger (checked on Content-Length and while streaming).
-            allowed_hosts: when given, the only hosts (exact names) the URL and redirects may use.
-            allow_insecure_for_tests: allow ``http://`` (the loopback fake server); https otherwise.
+            allowed_hosts: narrows the policy's hosts for this call: the only hosts (exact names)
+                the URL and redirects may use.
             expect_image: also require the bytes to decode as an image (Pillow), refusing bombs.
-            allow_private_addresses: allow hosts that are, or resolve to, loopback, private, link-local
-                or other non-public addresses (default: only with ``allow_insecure_for_tests``). An
-                export URL is chosen by the API's answer, so without this check a forged or
-                compromised answer could make us fetch ``169.254.169.254`` or an internal service.
-            resolver: host name to IP addresses (default :func:`resolve_host`; tests inject one).
+            resolver: host name to IP addresses for this call (default: the policy's, else
+                :func:`resolve_host`; tests inject one).
 
         Raises:
             DownloadError: wrong scheme or host, too large, a bad status, too many redirects, no answer,
                 or (``expect_image``) not an image.
         """
-        hosts = {h.lower() for h in allowed_hosts} if allowed_hosts is not None else None
-        private_ok = allow_insecure_for_tests if allow_private_addresses is None else allow_private_addresses
+        policy = self.download_policy
+        if allowed_hosts is not None:
+            hosts: set[str] | None = {h.lower() for h in allowed_hosts}
+            if policy.allowed_hosts is not None:
+                hosts &= policy.allowed_hosts
+        else:
+            hosts = set(policy.allowed_hosts) if policy.allowed_hosts is not None else None
+        resolve = resolver or policy.resolver or resolve_host
         current = _parse_url(url, "export URL")
         for _ in range(MAX_REDIRECTS + 1):
-            _check_download_url(current, hosts, allow_insecure_for_tests)
-            if not private_ok:
-                _check_public_host(current, resolver or resolve_host)
+            _check_download_url(current, hosts, policy.allow_http)
+            if not policy.allow_private_addresses:
+                _check_public_host(current, resolve)
             outcome = self._download_with_retries(current, max_bytes)
             if isinstance(outcome, httpx.URL):
                 current = outcome
@@ -565,8 +577,8 @@ def _display(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path}"
 
 
-def _check_download_url(url: httpx.URL, hosts: set[str] | None, allow_insecure: bool) -> None:
-    if url.scheme not in ("https", "http") or (url.scheme == "http" and not allow_insecure):
+def _check_download_url(url: httpx.URL, hosts: set[str] | None, allow_http: bool) -> None:
+    if url.scheme not in ("https", "http") or (url.scheme == "http" and not allow_http):
         raise e.DownloadError(f"refusing {url.scheme or 'relative'}:// URL {_display(url)}; exports must be https")
     if not url.host:
         raise e.DownloadError("export URL has no host")
