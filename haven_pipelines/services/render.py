@@ -208,7 +208,7 @@ class RenderService:
                                                url=row["file_url"], thumbnail_url=row["thumbnail_url"],
                                                error="already rendered")
         workers = max(1, workers or self.renderer.max_workers)
-        chunk = max(1, getattr(self.renderer, "batch_size", 1))
+        chunk = max(1, self.renderer.batch_size)
         chunks = [to_render[i : i + chunk] for i in range(0, len(to_render), chunk)]
         stop = _StopFlag()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
