@@ -52,3 +52,53 @@ def test_only_definitions_imports_defs():
         and any(m.split(".")[0] == "defs" for m in _imports(path))
     ]
     assert offenders == []
+
+
+# People-facing code calls services; the stores and tables are the services' business.
+# Allowed for now, each because another branch is rewriting it (the lead removes this list once
+# those are merged): approvals, products and credits (the operator commands' rewrite) and common
+# (the one-configuration rewrite).
+CLI_MAY_STILL_READ_STORES = {"cli/approvals.py", "cli/products.py", "cli/credits.py", "cli/common.py"}
+
+
+def _names(path: Path) -> list[str]:
+    """Every haven_pipelines module a file imports, ``from haven_pipelines.db import tables`` as db.tables."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("haven_pipelines"):
+            module = node.module.removeprefix("haven_pipelines").lstrip(".")
+            names += [module] + [f"{module}.{a.name}".lstrip(".") for a in node.names]
+        elif isinstance(node, ast.Import):
+            names += [a.name.removeprefix("haven_pipelines.") for a in node.names if a.name.startswith("haven_pipelines.")]
+    return names
+
+
+def _reaches_into_db(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in ("db.stores", "db.tables"))
+
+
+def test_cli_calls_services_not_stores():
+    offenders = sorted(
+        f"{path.relative_to(PACKAGE).as_posix()} imports haven_pipelines.{module}"
+        for path in (PACKAGE / "cli").rglob("*.py")
+        if path.relative_to(PACKAGE).as_posix() not in CLI_MAY_STILL_READ_STORES
+        for module in _names(path)
+        if _reaches_into_db(module)
+    )
+    assert offenders == []
+
+
+def test_the_cli_rule_sees_every_spelling_of_the_import(tmp_path):
+    spellings = {
+        "a.py": "from haven_pipelines.db.stores.mockups import MockupStore\n",
+        "b.py": "from haven_pipelines.db import tables\n",
+        "c.py": "import haven_pipelines.db.tables\n",
+        "d.py": "def f():\n    from haven_pipelines.db.stores import users\n",
+        "ok.py": "from haven_pipelines.services.mockups import list_mockups\nfrom haven_pipelines.db.engine import redact_url\n",
+    }
+    flagged = set()
+    for name, source in spellings.items():
+        (tmp_path / name).write_text(source)
+        if any(_reaches_into_db(m) for m in _names(tmp_path / name)):
+            flagged.add(name)
+    assert flagged == {"a.py", "b.py", "c.py", "d.py"}

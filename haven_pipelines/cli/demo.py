@@ -6,7 +6,7 @@ import click
 
 from haven_pipelines.cli.common import engine as make_engine
 from haven_pipelines.cli.common import blob_store, handle_errors
-from haven_pipelines.db.migrate import current_revision, head_revision
+from haven_pipelines.services.database import schema_status
 from haven_pipelines.services.demo import DEMO_EMAIL, MAX_DESIGNS, load_demo
 
 
@@ -24,7 +24,7 @@ def demo(load: bool, designs: int) -> None:
         raise click.UsageError("nothing to do: pass --load to create the demo data")
     eng = make_engine()
     try:
-        if current_revision(eng) != head_revision():
+        if not schema_status(eng).at_head:
             raise click.ClickException("the database is not at the newest schema: run `haven db upgrade` first")
         summary = load_demo(eng, blob_store(), designs=designs)
     finally:

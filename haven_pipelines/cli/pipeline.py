@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 
 import click
-from sqlalchemy import func, select
 
-from haven_pipelines.cli.common import handle_errors
-from haven_pipelines.db.engine import create_engine
-from haven_pipelines.db.tables import assets, mockups, products, shopify_outbox
 from haven_pipelines import settings
+from haven_pipelines.cli.common import engine as make_engine
+from haven_pipelines.cli.common import handle_errors
+from haven_pipelines.services.summary import catalogue_summary
 
 # Dagster's console logger prints every step event at DEBUG; people want the asset logs (INFO).
 # Every event is still stored in the instance and shown in the UI.
@@ -44,7 +43,7 @@ def run(batch):
     from haven_pipelines.definitions import DESIGNS_PARTITION, defs
     from haven_pipelines.services.designs import approved_designs_page
 
-    engine = create_engine()
+    engine = make_engine()
     try:
         keys, cursor = [], None
         while True:
@@ -95,23 +94,18 @@ def _print_failures(result) -> None:
 
 
 def _summary(engine, designs: int) -> None:
-    with engine.connect() as conn:
-        by_status = dict(conn.execute(select(mockups.c.status, func.count()).group_by(mockups.c.status)).all())
-        product_count = conn.execute(select(func.count()).select_from(products)).scalar_one()
-        active = conn.execute(select(func.count()).select_from(products).where(products.c.status == "active")).scalar_one()
-        recorded = conn.execute(select(func.count()).select_from(shopify_outbox).where(shopify_outbox.c.operation == "ProductSet")).scalar_one()
-        credits = conn.execute(select(func.coalesce(func.sum(mockups.c.credits_used), 0))).scalar_one()
-        design_total = conn.execute(select(func.count()).select_from(assets).where(assets.c.approval_status == "approved")).scalar_one()
+    summary = catalogue_summary(engine)
+    by_status, recorded, active = summary.mockups_by_status, summary.product_sets_recorded, summary.active_products
     images = settings.data_dir() / "images" / "mockups"
     click.echo("")
     click.echo("Summary")
-    click.echo(f"  designs        {design_total} approved ({designs} materialised)")
-    click.echo(f"  mockups        {sum(by_status.values())} ({', '.join(f'{v} {k}' for k, v in sorted(by_status.items())) or 'none'})")
-    click.echo(f"  products       {product_count} ({active} live on Shopify"
+    click.echo(f"  designs        {summary.approved_designs} approved ({designs} materialised)")
+    click.echo(f"  mockups        {summary.mockups} ({', '.join(f'{v} {k}' for k, v in sorted(by_status.items())) or 'none'})")
+    click.echo(f"  products       {summary.products} ({active} live on Shopify"
                + ("; in dry run they stay draft and the outbox holds what would be sent)" if recorded and not active else ")"))
     click.echo(f"  listings       {recorded} productSet mutation(s) recorded in shopify_outbox (dry run: nothing sent)"
                if recorded else "  listings       none recorded")
-    click.echo(f"  credits        {credits} charged (the local renderer is free)")
+    click.echo(f"  credits        {summary.credits_charged} charged (the local renderer is free)")
     click.echo(f"  mockup images  {images}")
     click.echo("  what would be published:  haven products list --json   |   SELECT * FROM shopify_outbox")
     home = os.environ.get("DAGSTER_HOME", "<a DAGSTER_HOME>")

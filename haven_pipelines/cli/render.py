@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from haven_pipelines.cli.common import acting_user, app_context, echo_json, handle_errors, json_option, paging_options, user_option
-from haven_pipelines.db.stores.mockups import MockupStore
 from haven_pipelines.domain.scenes import SYSTEM_SCENES
 
 
@@ -62,15 +61,15 @@ def mockups() -> None:
 def list_mockups(user_ref, scene, status, asset_id, limit, offset, as_json):
     """List mockups newest first, with the design's quote, collection and mood, and the total."""
     from haven_pipelines.cli.common import engine
+    from haven_pipelines.services.mockups import list_mockups
 
     eng = engine()
     try:
-        user_id = acting_user(eng, user_ref)
-        with eng.connect() as conn:
-            page = MockupStore(conn, user_id).list(scene=scene, status=status, asset_id=asset_id, limit=limit, offset=offset)
+        page = list_mockups(eng, acting_user(eng, user_ref), scene=scene, status=status, asset_id=asset_id,
+                            limit=limit, offset=offset)
     finally:
         eng.dispose()
-    rows = [dict(r) for r in page.rows]
+    rows = page.rows
     if as_json:
         echo_json({"total": page.total, "limit": limit, "offset": offset, "mockups": rows})
         return

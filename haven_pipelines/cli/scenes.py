@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, settings, user_option
-from haven_pipelines.db.stores.scenes import SceneStore
 
 
 @click.group("scenes")
@@ -19,10 +18,11 @@ def scenes() -> None:
 @handle_errors
 def list_scenes(user_ref, as_json):
     """The scenes the user can render into, with their Dynamic Mockups template ids."""
+    from haven_pipelines.services.scenes import visible_scenes
+
     eng = engine()
     try:
-        with eng.connect() as conn:
-            rows = [dict(r) for r in SceneStore(conn, acting_user(eng, user_ref)).visible()]
+        rows = visible_scenes(eng, acting_user(eng, user_ref))
     finally:
         eng.dispose()
     if as_json:

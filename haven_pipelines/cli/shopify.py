@@ -25,24 +25,16 @@ def shopify() -> None:
 @handle_errors
 def connect(user_ref, shop, token_env, base_url, check):
     """Store the shop and its access token (encrypted with HAVEN_SECRET_KEY); never prints the token."""
-    from haven_pipelines.db.stores.integrations import IntegrationStore
     from haven_pipelines.domain.errors import ValidationError
-    from haven_pipelines.integrations.shopify.client import ShopifyClient
+    from haven_pipelines.services.shopify_connection import connect_shopify
 
     token = os.environ.get(token_env) or ("" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.readline()).strip()
     if not token:
         raise ValidationError("token", f"set {token_env} or pipe the token on standard input")
-    client = ShopifyClient(shop, token, base_url=base_url)  # validates the domain and base URL
-    try:
-        info = client.shop() if check else None
-    finally:
-        client.close()
     eng = engine()
     try:
-        user_id = acting_user(eng, user_ref)
-        with eng.begin() as conn:
-            IntegrationStore(conn, user_id).connect("shopify", client.shop_domain, token,
-                                                    {"base_url": base_url} if base_url else {})
+        connection = connect_shopify(eng, acting_user(eng, user_ref), shop, token, base_url=base_url, check=check)
     finally:
         eng.dispose()
-    click.echo(f"connected {client.shop_domain}" + (f" ({info.name})" if info else "") + "; publishing is live for this user")
+    named = f" ({connection.shop_name})" if connection.shop_name else ""
+    click.echo(f"connected {connection.shop_domain}{named}; publishing is live for this user")

@@ -4,8 +4,19 @@ For one (design asset, scene): check that the design is the user's and approved;
 (zero for the local renderer, recorded all the same); mark the mockup generating; render; store the
 image and a thumbnail; mark the mockup completed; commit the reservation (which adds the credits to the
 mockup); route it (approved at once in autopilot or with skip-approval, else an approval item with
-Haven Hub's payload); log the activity. On any failure: refund, mark the mockup failed with the error,
-queue a retry, and go on with the next render.
+Haven Hub's payload); log the activity.
+
+Failures are of two kinds, told apart by type (:data:`OUTSIDE_WORLD_ERRORS`):
+
+* the outside world failed (the renderer, the blob store, an integration, bad artwork, the operating
+  system, a dropped database connection): refund, mark the mockup failed with the error, queue a
+  retry, and go on with the next render;
+* anything else is a bug: refund the interrupted renders, mark them failed (no retry: a bug fails
+  again), start no further render of the batch, and raise, so that the run fails loudly instead of
+  hiding the bug as retry-queue churn.
+
+Credits are never left held by an error the service saw: a reservation whose mockup could not be
+started is refunded at once.
 
 Where Haven Hub was wrong, this does better: its credit check reserved nothing (two batches could both
 pass and overspend); it never refunded a failed render; it counted regenerations as free; it rendered
@@ -26,6 +37,9 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from PIL import Image
+from sqlalchemy.exc import OperationalError
+
 from haven_pipelines.db.stores.activity import ActivityStore
 from haven_pipelines.db.stores.approvals import ApprovalStore
 from haven_pipelines.db.stores.designs import DesignStore
@@ -45,6 +59,13 @@ log = logging.getLogger(__name__)
 MAX_ASSETS_PER_REQUEST = 20
 MAX_SCENES_PER_REQUEST = 5
 DONE_STATUSES = ("completed", "approved")
+
+# What the outside world raises at a render; each is recorded as a refunded failure and retried later.
+# HavenError covers our own typed errors: RenderFailure, the blob store's and the integrations' errors,
+# ImageError for bad artwork. OSError covers disks and sockets (and Pillow's "cannot identify image").
+# OperationalError is a database connection lost or a transaction the server aborted (both transient).
+# Anything else (TypeError, AttributeError, KeyError, ...) is a bug in this code and fails the run.
+OUTSIDE_WORLD_ERRORS: tuple[type[Exception], ...] = (HavenError, OSError, Image.DecompressionBombError, OperationalError)
 
 
 @dataclass(frozen=True)
@@ -192,8 +213,13 @@ class RenderService:
         """Render ``tasks`` for ``user_id``; returns per-task outcomes and totals.
 
         Bad input (someone else's design, an unapproved design, an unknown scene) raises before
-        anything is written. Each render that fails is refunded, marked failed and queued for retry;
-        a render refused by the budget is reported ``refused`` and charged nothing.
+        anything is written. Each render that the outside world fails is refunded, marked failed and
+        queued for retry; a render refused by the budget is reported ``refused`` and charged nothing.
+
+        Raises:
+            NotFound, ValidationError: bad input, before anything is written.
+            Exception: a bug (any error outside :data:`OUTSIDE_WORLD_ERRORS`), after the renders it
+                interrupted are refunded and marked failed; the batch starts no further render.
         """
         started = time.perf_counter()
         tasks = list(dict.fromkeys(tasks))
@@ -208,7 +234,7 @@ class RenderService:
                                                url=row["file_url"], thumbnail_url=row["thumbnail_url"],
                                                error="already rendered")
         workers = max(1, workers or self.renderer.max_workers)
-        chunk = max(1, getattr(self.renderer, "batch_size", 1))
+        chunk = max(1, self.renderer.batch_size)
         chunks = [to_render[i : i + chunk] for i in range(0, len(to_render), chunk)]
         stop = _StopFlag()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
@@ -220,33 +246,48 @@ class RenderService:
 
     def _run_chunk(self, user_id, chunk, regenerate, skip_approval, stop) -> dict[RenderTask, RenderOutcome]:
         outcomes: dict[RenderTask, RenderOutcome] = {}
-        prepared: list[_Prepared] = []
-        for task in chunk:
-            if stop.reason:
-                outcomes[task] = RenderOutcome(task.asset_id, task.scene, "refused", error=stop.reason)
-                continue
-            try:
-                prepared.append(self._prepare(user_id, task, regenerate))
-            except BudgetExceeded as exc:
-                outcomes[task] = RenderOutcome(task.asset_id, task.scene, "refused", error=str(exc))
-            except HavenError as exc:
-                outcomes[task] = RenderOutcome(task.asset_id, task.scene, "failed", error=str(exc))
-        if not prepared:
-            return outcomes
+        # Renders holding an open reservation and a ``generating`` mockup, until each is settled
+        # (finished or failed). A bug leaves them to _abandon, which refunds them before raising.
+        pending: list[_Prepared] = []
         try:
-            results = self.renderer.render_many([p.job for p in prepared])
-        except Exception as exc:  # the renderer itself broke: every job of the chunk failed alike
-            results = [exc if isinstance(exc, RenderFailure) else RenderFailure(f"renderer error: {exc.__class__.__name__}: {exc}")] * len(prepared)
-        for prep, result in zip(prepared, results, strict=True):
-            if isinstance(result, RendererExhausted):
-                stop.reason = stop.reason or f"renderer refused further work: {result}"
-            if isinstance(result, BaseException):
-                outcomes[prep.task] = self._fail(prep, str(result))
-                continue
+            for task in chunk:
+                if stop.reason:
+                    outcomes[task] = RenderOutcome(task.asset_id, task.scene, "refused", error=stop.reason)
+                    continue
+                try:
+                    pending.append(self._prepare(user_id, task, regenerate))
+                except BudgetExceeded as exc:
+                    outcomes[task] = RenderOutcome(task.asset_id, task.scene, "refused", error=str(exc))
+                except OUTSIDE_WORLD_ERRORS as exc:
+                    outcomes[task] = RenderOutcome(task.asset_id, task.scene, "failed", error=_describe(exc))
+            if not pending:
+                return outcomes
             try:
-                outcomes[prep.task] = self._finish(prep, result, skip_approval)
-            except Exception as exc:  # storage or database failed after the render: refund and record
-                outcomes[prep.task] = self._fail(prep, f"{exc.__class__.__name__}: {exc}")
+                results = list(self.renderer.render_many([p.job for p in pending]))
+            except OUTSIDE_WORLD_ERRORS as exc:  # the renderer itself failed: every job of the chunk failed alike
+                failure = exc if isinstance(exc, RenderFailure) else RenderFailure(f"renderer error: {_describe(exc)}")
+                results = [failure] * len(pending)
+            if len(results) != len(pending):
+                raise RuntimeError(f"renderer {self.renderer.name} returned {len(results)} results for {len(pending)} jobs")
+            for prep, result in zip(list(pending), results, strict=True):
+                if isinstance(result, RendererExhausted):
+                    stop.reason = stop.reason or f"renderer refused further work: {result}"
+                if isinstance(result, BaseException):
+                    if not isinstance(result, OUTSIDE_WORLD_ERRORS):
+                        raise result  # the renderer handed back a bug of its own as a result
+                    outcomes[prep.task] = self._fail(prep, str(result))
+                else:
+                    try:
+                        outcomes[prep.task] = self._finish(prep, result, skip_approval)
+                    except OUTSIDE_WORLD_ERRORS as exc:  # storage or database failed after the render
+                        outcomes[prep.task] = self._fail(prep, _describe(exc))
+                pending.remove(prep)
+        except Exception as exc:
+            # A bug. Start nothing more (the other chunks see the flag), give back what this chunk
+            # holds, and let the error fail the run.
+            stop.reason = stop.reason or f"batch stopped by an internal error: {_describe(exc)}"
+            self._abandon(pending, exc)
+            raise
         return outcomes
 
     # -- one render ------------------------------------------------------------------------------
@@ -264,12 +305,7 @@ class RenderService:
                 f"{self.renderer.name} needs a public URL for design {task.asset_id}; "
                 "use S3 storage with HAVEN_S3_PUBLIC_URL_BASE or presigned URLs"
             )
-        reservation = self._reserve(user_id, task, existing, regeneration)
         scene_config = dict(scene.get("config") or {})
-        with self.engine.begin() as conn:
-            mockup = MockupStore(conn, user_id).start(
-                task.asset_id, task.scene, scene_config, self.renderer.name, design.get("quote_id")
-            )
         job = RenderJob(
             key=f"{task.asset_id}:{task.scene}",
             artwork=artwork,
@@ -280,6 +316,16 @@ class RenderService:
             dm_smart_object_uuid=scene.get("dm_smart_object_uuid"),
             label=f"{task.asset_id[:8]}-{task.scene}",
         )
+        reservation = self._reserve(user_id, task, existing, regeneration)
+        try:
+            with self.engine.begin() as conn:
+                mockup = MockupStore(conn, user_id).start(
+                    task.asset_id, task.scene, scene_config, self.renderer.name, design.get("quote_id")
+                )
+        except Exception as exc:
+            # Nothing was started: give the credits back now instead of holding them until the sweeper.
+            self._refund_quietly(user_id, reservation.id, f"render not started: {_describe(exc)}")
+            raise
         return _Prepared(task, user_id, mockup["id"], reservation.id, reservation.credits, job, design, regeneration)
 
     def _reserve(self, user_id: str, task: RenderTask, existing, regeneration: bool):
@@ -348,6 +394,38 @@ class RenderService:
                 "mockup.failed", "mockup", prep.mockup_id, {"asset_id": task.asset_id, "scene": task.scene, "error": error}
             )
         return RenderOutcome(task.asset_id, task.scene, "failed", mockup_id=prep.mockup_id, error=error)
+
+    def _abandon(self, pending: Sequence[_Prepared], exc: Exception) -> None:
+        """Settle the renders a bug interrupted: refund each and mark its mockup failed, with no retry.
+
+        Best effort, so that the bug's own error is what the run reports: what cannot be settled here
+        (the database is gone too) is logged, and the sweeper releases its reservation later.
+        """
+        error = f"internal error: {_describe(exc)}"
+        for prep in pending:
+            self._refund_quietly(prep.user_id, prep.reservation_id, error)
+            try:
+                with self.engine.begin() as conn:
+                    MockupStore(conn, prep.user_id).fail(prep.mockup_id, error)
+                    ActivityStore(conn, prep.user_id).log(
+                        "mockup.failed", "mockup", prep.mockup_id,
+                        {"asset_id": prep.task.asset_id, "scene": prep.task.scene, "error": error, "retry": False},
+                    )
+            except Exception:  # cleanup only; the bug itself is re-raised by the caller
+                log.exception("could not mark mockup %s failed after an internal error", prep.mockup_id)
+
+    def _refund_quietly(self, user_id: str, reservation_id: str, reason: str) -> None:
+        """Refund a reservation on the way out of an error; a refund that fails is logged, not raised
+        (the error being handled is the one to report; the sweeper releases the reservation)."""
+        try:
+            self.ledger.refund(user_id, reservation_id, reason[:500])
+        except Exception:  # cleanup only
+            log.exception("could not refund reservation %s; the sweeper will release it", reservation_id)
+
+
+def _describe(exc: BaseException) -> str:
+    """An error for people: our own errors by their message, others with their type in front."""
+    return str(exc) if isinstance(exc, HavenError) else f"{exc.__class__.__name__}: {exc}"
 
 
 class _StopFlag:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from haven_pipelines.domain.errors import HavenError
+from haven_pipelines.domain.errors import HavenError, ValidationError
 
 
 class RenderFailure(HavenError):
@@ -54,16 +54,38 @@ class RenderedOutput:
 
 
 class Renderer(Protocol):
-    """What the render service needs of a renderer."""
+    """What the render service needs of a renderer: every attribute it reads, and one method.
+
+    Attributes:
+        name: recorded on each mockup and ledger row (``local``, ``dynamic_mockups``).
+        credits_per_render: what one render costs; reserved before it starts.
+        needs_public_artwork_url: the renderer fetches the artwork itself, so the design must have
+            a URL it can reach (S3 with a public base or presigned URLs).
+        max_workers: how many chunks the service renders at once.
+        batch_size: how many jobs one ``render_many`` call takes (the service cuts a batch into
+            chunks of this size; 1 for a renderer without a batch endpoint).
+    """
 
     name: str
     credits_per_render: int
     needs_public_artwork_url: bool
     max_workers: int
+    batch_size: int
 
     def render_many(self, jobs: Sequence[RenderJob]) -> list[RenderedOutput | RenderFailure]:
-        """Render every job; a failed job gives its RenderFailure in its place (never raises for one)."""
+        """Render every job; a failed job gives its RenderFailure in its place (never raises for one).
+
+        Returns exactly one result per job, in order. A failure of the renderer as a whole may be
+        raised as a RenderFailure (every job of the call fails alike); any other exception is taken
+        for a bug and fails the run.
+        """
         ...
+
+
+def _positive(field_name: str, value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(field_name, f"must be a whole number of at least 1, got {value!r}")
+    return value
 
 
 class LocalRendererAdapter:
@@ -75,11 +97,24 @@ class LocalRendererAdapter:
     batch_size = 1
 
     def __init__(self, *, width: int = 2400, fmt: str = "JPEG", workers: int | None = None):
+        """Args:
+            width: output width in pixels (200 to 6000; the height follows the scene).
+            fmt: JPEG, PNG or WEBP.
+            workers: chunks rendered at once; default the machine's cores.
+
+        Raises:
+            ValidationError: a bad width, format or worker count, named.
+        """
         from haven_pipelines.rendering.local import LocalRenderer
 
         self._renderer = LocalRenderer(width=width, fmt=fmt)
         # Pillow releases the GIL in its heavy loops, so threads use the cores.
-        self.max_workers = workers or max(1, os.cpu_count() or 1)
+        self.max_workers = max(1, os.cpu_count() or 1) if workers is None else _positive("workers", workers)
+
+    @property
+    def width(self) -> int:
+        """Output width in pixels (set by the constructor)."""
+        return self._renderer.width
 
     def render_many(self, jobs: Sequence[RenderJob]) -> list[RenderedOutput | RenderFailure]:
         """Render each job; bad artwork or a bad scene config fails that job only."""
@@ -106,6 +141,9 @@ class DynamicMockupsRenderer:
 
     The artwork must be reachable by the API (a public or presigned URL); the export is downloaded
     over https only, size-capped, and must decode as an image before it is stored.
+
+    ``batch_size`` (renders per batch request) and ``workers`` (batch requests in flight) are at
+    least 1, else a ValidationError names the one that is not.
     """
 
     name = "dynamic_mockups"
@@ -114,8 +152,8 @@ class DynamicMockupsRenderer:
 
     def __init__(self, client, *, batch_size: int = 10, workers: int = 4, image_size: int = 2400):
         self.client = client
-        self.batch_size = batch_size
-        self.max_workers = workers
+        self.batch_size = _positive("batch_size", batch_size)
+        self.max_workers = _positive("workers", workers)
         self.image_size = image_size
 
     def render_many(self, jobs: Sequence[RenderJob]) -> list[RenderedOutput | RenderFailure]:

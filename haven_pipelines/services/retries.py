@@ -36,13 +36,18 @@ def run_due_retries(ctx, now: datetime | None = None, limit: int = 50) -> RetryS
         error: str | None = None
         if entry["operation"] == "render_mockup":
             payload = entry["payload"] or {}
-            try:
-                result = service.render_batch(user_id, [RenderTask(payload["asset_id"], payload["scene"])])
-                outcome = result.outcomes[0]
-                if outcome.status not in ("completed", "approved", "skipped"):
-                    error = outcome.error or outcome.status
-            except (HavenError, KeyError) as exc:
-                error = f"{exc.__class__.__name__}: {exc}"
+            missing = [k for k in ("asset_id", "scene") if k not in payload]
+            if missing:
+                error = f"retry payload lacks {', '.join(missing)}"
+            else:
+                # Only the project's own errors are a failed retry; a bug fails the pass loudly.
+                try:
+                    result = service.render_batch(user_id, [RenderTask(payload["asset_id"], payload["scene"])])
+                    outcome = result.outcomes[0]
+                    if outcome.status not in ("completed", "approved", "skipped"):
+                        error = outcome.error or outcome.status
+                except HavenError as exc:
+                    error = f"{exc.__class__.__name__}: {exc}"
         else:
             error = f"unknown retry operation {entry['operation']!r}"
         with ctx.engine.begin() as conn:

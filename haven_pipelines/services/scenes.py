@@ -1,4 +1,5 @@
-"""Map the system scenes to Dynamic Mockups templates (``haven scenes sync``).
+"""The scenes a user renders into (``haven scenes list``), and their Dynamic Mockups templates
+(``haven scenes sync``).
 
 A template matches a scene when its name contains the scene key or the scene's name (case and
 ``_``/space folded), e.g. "Bedroom frame 8x10" for ``bedroom``. The first smart object of the
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from haven_pipelines.db.stores.scenes import update_system_scene
+from haven_pipelines.db.stores.scenes import SceneStore, update_system_scene
 from haven_pipelines.db.tables import mockup_scene_templates as scenes_t
 from haven_pipelines.domain.errors import ValidationError
 
@@ -25,6 +26,13 @@ class SceneSync:
     mockup_uuid: str | None
     smart_object_uuid: str | None
     status: str  # set | unchanged | missing | no_smart_object | would_set
+
+
+def visible_scenes(engine: Engine, user_id: str) -> list[dict]:
+    """The active scenes ``user_id`` can render into, by key: the system scenes and the user's own
+    (which replaces a system scene of the same key), each with its Dynamic Mockups template ids."""
+    with engine.connect() as conn:
+        return [dict(r) for r in SceneStore(conn, user_id).visible()]
 
 
 def _fold(text: str) -> str:

@@ -62,9 +62,7 @@ def make_designs(engine, blob_store, user_id: str, count: int, *, collection: st
 
 def small_local_renderer(workers: int = 2) -> LocalRendererAdapter:
     """The local compositor at 320 px wide: real JPEG renders, fast enough for fault loops."""
-    renderer = LocalRendererAdapter(workers=workers)
-    renderer._renderer.width = 320  # the size rule is tested in rendering/; here only speed matters
-    return renderer
+    return LocalRendererAdapter(workers=workers, width=320)  # the size rule is tested in rendering/; here only speed matters
 
 
 class ChargingRenderer:

@@ -58,7 +58,6 @@ def world(engine, tmp_path):
     """An AppContext on the ``engine`` fixture's database (SQLite and PostgreSQL), local renderer at 600 px."""
     from haven_pipelines.services.renderers import LocalRendererAdapter
 
-    renderer = LocalRendererAdapter(workers=2)
-    renderer._renderer.width = 600  # small renders keep the suite fast; the size rule is tested in rendering/
+    renderer = LocalRendererAdapter(workers=2, width=600)  # small renders keep the suite fast; the size rule is tested in rendering/
     ctx = build_context(engine=engine, blob=LocalBlobStore(tmp_path / "images"), renderer_impl=renderer)
     yield World(ctx)

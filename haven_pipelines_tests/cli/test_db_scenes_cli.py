@@ -1,0 +1,42 @@
+"""``haven db upgrade|status`` and ``haven scenes list``: what they print, through the services."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from haven_pipelines.cli import main
+
+
+def _run(args: list[str], db_url: str, data_dir: Path):
+    env = {"HAVEN_DATABASE_URL": db_url, "HAVEN_DATA_DIR": str(data_dir)}
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+
+
+def test_status_says_what_to_run_then_upgrade_brings_it_to_head(sqlite_url, tmp_path):
+    before = _run(["db", "status"], sqlite_url, tmp_path)
+    assert before.exit_code == 1 and "none (empty)" in before.output and "run `haven db upgrade`" in before.output
+    upgraded = _run(["db", "upgrade"], sqlite_url, tmp_path)
+    assert upgraded.exit_code == 0, upgraded.output
+    head = upgraded.output.rsplit("(head ", 1)[1].rstrip(")\n")
+    assert f"is at revision {head} (head {head})" in upgraded.output
+    after = _run(["db", "status"], sqlite_url, tmp_path)
+    assert after.exit_code == 0 and f"is at revision {head}, the newest" in after.output
+
+
+def test_scenes_list_shows_the_five_system_scenes(db_url, tmp_path):
+    assert _run(["demo", "--load", "--designs", "1"], db_url, tmp_path).exit_code == 0
+    listed = _run(["scenes", "list", "--json"], db_url, tmp_path)
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [r["scene_key"] for r in rows] == ["bedroom", "home_office", "living_room", "reading_nook", "therapy_office"]
+    assert all(r["is_system"] for r in rows)
+    text = _run(["scenes", "list"], db_url, tmp_path)
+    assert text.output.splitlines()[0].split()[:3] == ["bedroom", "system", "800x1000"]
+
+
+def test_scenes_list_for_an_unknown_user_is_a_one_line_error(db_url, tmp_path):
+    result = _run(["scenes", "list", "--user", "nobody@haven.test"], db_url, tmp_path)
+    assert result.exit_code == 1 and "nobody@haven.test" in result.output and "Traceback" not in result.output
