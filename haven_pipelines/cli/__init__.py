@@ -12,9 +12,11 @@ from haven_pipelines.cli.credits import credits
 from haven_pipelines.cli.db import db
 from haven_pipelines.cli.demo import demo
 from haven_pipelines.cli.pipeline import pipeline
+from haven_pipelines.cli.pricing import pricing
 from haven_pipelines.cli.products import products
 from haven_pipelines.cli.render import mockups, render
 from haven_pipelines.cli.scenes import scenes
+from haven_pipelines.cli.settings import settings
 from haven_pipelines.cli.shopify import shopify
 
 
@@ -27,5 +29,5 @@ def main() -> None:
     """
 
 
-for command in (db, demo, credits, render, mockups, scenes, products, shopify, approvals, pipeline):
+for command in (db, demo, settings, credits, pricing, render, mockups, scenes, products, shopify, approvals, pipeline):
     main.add_command(command)

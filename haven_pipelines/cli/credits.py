@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from haven_pipelines.cli.common import echo_json, engine, handle_errors, json_option, user_option
-from haven_pipelines.db.stores.ledger import CreditLedger
-from haven_pipelines.db.stores.users import resolve_user
+from haven_pipelines.services.credits import credit_position
 
 
 @click.group("credits")
@@ -21,28 +20,27 @@ def credits() -> None:
 @json_option
 @handle_errors
 def show(user_ref: str, year: int | None, month: int | None, as_json: bool) -> None:
-    """Credits used this year and month, what remains, and the soft-limit state.
+    """Credits used this year and month, what remains, the annual bar's colour and the 80 % warnings.
 
     Usage is net: regenerations count, refunds give credits back, open reservations are taken.
+    The annual bar is green below 75 % of the budget, amber below 90 %, red from 90 %.
     """
     eng = engine()
     try:
-        with eng.connect() as conn:
-            user = resolve_user(conn, user_ref)
-        usage = CreditLedger(eng).usage(user["id"], year, month)
+        position = credit_position(eng, user_ref, year, month)
     finally:
         eng.dispose()
     if as_json:
-        echo_json({"user": {"id": user["id"], "email": user["email"]}, **usage.as_dict(), "bar_colour": usage.bar_colour()})
+        echo_json(position.as_dict())
         return
+    usage, card = position.usage, position.card
     percent = f"{usage.monthly_ratio * 100:.1f} %" if usage.monthly_soft_limit > 0 else "no soft limit"
-    click.echo(f"Mockup credits for {user['email']}, {usage.year}-{usage.month:02d}")
-    click.echo(f"  year:  {usage.used_this_year} of {usage.annual_budget} used, {usage.remaining_annual} remaining")
+    click.echo(f"Mockup credits for {position.email}, {usage.year}-{usage.month:02d}")
+    click.echo(f"  year:  {usage.used_this_year} of {usage.annual_budget} used, {usage.remaining_annual} remaining, "
+               f"{card.annual_percent:.1f} %, {card.annual_bar_colour}")
     click.echo(
         f"  month: {usage.used_this_month} of {usage.monthly_soft_limit} (soft limit) used, "
         f"{usage.remaining_monthly} remaining, {percent}, {usage.bar_colour()}"
     )
-    if usage.over_soft_limit:
-        click.echo("  past the monthly soft limit: renders still run, within the annual budget")
-    elif usage.soft_limit_warning:
-        click.echo("  warning: 80 % of the monthly soft limit reached")
+    for warning in card.warnings:
+        click.echo(f"  warning: {warning}")

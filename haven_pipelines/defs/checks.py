@@ -24,7 +24,7 @@ from haven_pipelines.services.health import UserUsage, active_products, all_usag
 from haven_pipelines.defs.metadata import examples
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.defs.schemas import SCHEMAS
-from haven_pipelines.domain.credits import SOFT_LIMIT_WARNING_RATIO
+from haven_pipelines.domain.credits import SOFT_LIMIT_WARNING_RATIO, credit_card
 from haven_pipelines.services.analytics import TABLE_PREFIX
 
 
@@ -43,16 +43,39 @@ class Verdict:
 
 # -- pure rules ------------------------------------------------------------------------------------
 
+# The worst of several bars is the one furthest along this order.
+_COLOUR_RANK = ("green", "amber", "red")
+
 
 def annual_budget_rule(usages: Sequence[UserUsage]) -> Verdict:
-    """Fails (ERROR) when any user's credits used this year exceed the annual budget."""
+    """Fails (ERROR) when any user's credits used this year exceed the annual budget.
+
+    Its metadata also carries the source's credit card over all users: how many users' annual bars
+    are green, amber or red, the highest annual share and its colour, and who has reached the 80 %
+    annual warning or the 80 % monthly soft-limit warning.
+    """
     over = [u for u in usages if u.usage.used_this_year > u.usage.annual_budget]
+    cards = [(u, credit_card(u.usage)) for u in usages]
+    colours = [c.annual_bar_colour for _, c in cards]
+    highest = max((c.annual_percent for _, c in cards), default=0.0)
+    annual_warned = [u for u, c in cards if c.annual_warning]
+    monthly_warned = [u for u, c in cards if c.monthly_warning]
     return Verdict(
         passed=not over,
         metadata={
             "users_checked": len(usages),
             "users_over_budget": len(over),
             "examples": [f"{u.user_id}: {u.usage.used_this_year}/{u.usage.annual_budget}" for u in examples(over)],
+            "highest_percent_of_annual_budget": highest,
+            "annual_bar_colour": max(colours, key=_COLOUR_RANK.index, default="green"),
+            "users_annual_bar_green": colours.count("green"),
+            "users_annual_bar_amber": colours.count("amber"),
+            "users_annual_bar_red": colours.count("red"),
+            "users_at_annual_warning": len(annual_warned),
+            "users_at_monthly_warning": len(monthly_warned),
+            "annual_warning_examples": [
+                f"{u.user_id}: {u.usage.used_this_year}/{u.usage.annual_budget}" for u in examples(annual_warned)
+            ],
         },
     )
 

@@ -68,3 +68,27 @@ def test_month_out_of_range_is_refused(user_id):
     result = CliRunner().invoke(credits, ["show", "--user", user_id, "--month", "13"])
     assert result.exit_code == 2
     assert "--month" in result.output
+
+
+def test_show_has_the_credit_card_annual_bar_and_warnings(user_id):
+    engine = create_engine()
+    try:
+        with engine.begin() as conn:
+            SettingsStore(conn, user_id).update(annual_mockup_budget=17)  # 14 of 17 used: 82.4 %
+    finally:
+        engine.dispose()
+    text = CliRunner().invoke(credits, ["show", "--user", user_id, "--year", "2025", "--month", "6"])
+    assert text.exit_code == 0, text.output
+    assert "year:  14 of 17 used, 3 remaining, 82.4 %, amber" in text.output
+    assert "warning: 80 % of the monthly soft limit reached (9 of 10)" in text.output
+    assert "warning: 80 % of the annual budget reached (14 of 17, 3 remaining)" in text.output
+    data = json.loads(CliRunner().invoke(credits, ["show", "--user", user_id, "--year", "2025", "--month", "5", "--json"]).output)
+    card = data["card"]
+    assert (card["annual_percent"], card["annual_bar_colour"], card["annual_warning"]) == (82.4, "amber", True)
+    assert (card["monthly_percent"], card["monthly_warning"]) == (50.0, False)
+    assert card["warnings"] == ["80 % of the annual budget reached (14 of 17, 3 remaining)"]
+
+
+def test_show_colours_the_annual_bar_green_below_75_percent(user_id):
+    data = json.loads(CliRunner().invoke(credits, ["show", "--user", user_id, "--year", "2025", "--month", "6", "--json"]).output)
+    assert (data["card"]["annual_percent"], data["card"]["annual_bar_colour"], data["card"]["annual_warning"]) == (14.0, "green", False)
