@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
 import threading
+import time
+import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,8 +32,8 @@ def _setup_user(url: str, budget: int) -> str:
     return user_id
 
 
-def _reserve_many(url: str, user_id: str, attempts: int, barrier, results) -> None:
-    """Worker process: ``attempts`` reservations of 1 credit; puts (successes, refusals) on ``results``."""
+def _reserve_many(url: str, user_id: str, attempts: int, barrier) -> tuple[int, int]:
+    """Worker process: ``attempts`` reservations of 1 credit; returns (successes, refusals)."""
     engine = create_engine(url, pool_size=1, max_overflow=0)
     ledger = CreditLedger(engine)
     tag = uuid.uuid4().hex
@@ -45,7 +48,85 @@ def _reserve_many(url: str, user_id: str, attempts: int, barrier, results) -> No
                 refused += 1
     finally:
         engine.dispose()
-    results.put((ok, refused))
+    return ok, refused
+
+
+def _raise_in_worker(barrier) -> None:
+    """A worker that fails before the race starts (the harness test below)."""
+    raise RuntimeError("worker broke on purpose")
+
+
+def _wait_forever(barrier) -> None:
+    """A worker that never finishes on its own: it waits at the barrier its sibling breaks."""
+    barrier.wait()
+
+
+def _worker_entry(target, args, barrier, results, index: int) -> None:
+    """Run ``target(*args, barrier)`` and put ``(index, "ok", value)`` or ``(index, "error", traceback)``.
+
+    On an error the barrier is broken, so that siblings still waiting at it stop at once too.
+    """
+    try:
+        results.put((index, "ok", target(*args, barrier)))
+    except threading.BrokenBarrierError:
+        results.put((index, "broken", traceback.format_exc()))
+    except BaseException:
+        results.put((index, "error", traceback.format_exc()))
+        barrier.abort()
+
+
+class WorkerFailed(AssertionError):
+    """A worker process raised: the message carries its traceback."""
+
+
+def run_workers(targets, args, *, limit_s: float = 300) -> list:
+    """Run each of ``targets`` as ``target(*args, barrier)`` in its own spawned process; their return
+    values in order.
+
+    The first worker that raises fails the call at once with that worker's traceback (the others
+    are terminated), and so does a worker that dies without answering: nothing waits out ``limit_s``,
+    which only bounds a worker that hangs.
+    """
+    workers = len(targets)
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(workers), ctx.Queue()
+    procs = [ctx.Process(target=_worker_entry, args=(t, args, barrier, results, i)) for i, t in enumerate(targets)]
+    for proc in procs:
+        proc.start()
+    values: dict[int, object] = {}
+    broken: dict[int, str] = {}  # workers stopped by a sibling's error: reported only if no error comes
+    deadline = time.monotonic() + limit_s
+    try:
+        while len(values) + len(broken) < workers:
+            try:
+                index, status, value = results.get(timeout=0.5)
+            except queue.Empty:
+                dead = [i for i, p in enumerate(procs) if p.exitcode not in (None, 0) and i not in values and i not in broken]
+                if dead:
+                    raise WorkerFailed(f"worker {dead[0]} died with exit code {procs[dead[0]].exitcode} and no answer") from None
+                if time.monotonic() > deadline:
+                    raise WorkerFailed(f"{workers - len(values)} worker(s) still running after {limit_s:.0f} s") from None
+                continue
+            if status == "error":
+                raise WorkerFailed(f"worker {index} raised:\n{value}")
+            if status == "broken":
+                broken[index] = value
+                continue
+            values[index] = value
+        if broken:
+            index, text = next(iter(broken.items()))
+            raise WorkerFailed(f"worker {index} found the barrier broken:\n{text}")
+        for proc in procs:
+            proc.join(timeout=60)
+            assert proc.exitcode == 0
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=10)
+        results.close()
+        results.join_thread()
+    return [values[i] for i in range(workers)]
 
 
 def _assert_exact(url: str, user_id: str, budget: int) -> None:
@@ -69,21 +150,18 @@ def test_eight_processes_never_overspend_on_postgres(pg_url):
     upgrade(pg_url)
     budget, workers, attempts = 500, 8, 200
     user_id = _setup_user(pg_url, budget)
-    ctx = mp.get_context("spawn")
-    barrier, results = ctx.Barrier(workers), ctx.Queue()
-    procs = [ctx.Process(target=_reserve_many, args=(pg_url, user_id, attempts, barrier, results)) for _ in range(workers)]
-    for proc in procs:
-        proc.start()
-    outcomes = [results.get(timeout=300) for _ in procs]
-    for proc in procs:
-        proc.join(timeout=60)
-        assert proc.exitcode == 0
-    results.close()
-    results.join_thread()
-
+    outcomes = run_workers([_reserve_many] * workers, (pg_url, user_id, attempts))
     assert sum(ok for ok, _ in outcomes) == budget
     assert sum(refused for _, refused in outcomes) == workers * attempts - budget
     _assert_exact(pg_url, user_id, budget)
+
+
+def test_a_worker_that_raises_fails_the_race_at_once_with_its_error():
+    """The harness: one worker raises while its sibling would wait forever at the barrier; the run
+    fails with the worker's own error instead of waiting for an answer that never comes."""
+    with pytest.raises(WorkerFailed, match="worker broke on purpose") as info:
+        run_workers([_wait_forever, _raise_in_worker], ())
+    assert "RuntimeError" in str(info.value)
 
 
 def _race_threads(url: str, user_id: str, threads: int, attempts: int) -> list[tuple[int, int]]:
@@ -93,13 +171,17 @@ def _race_threads(url: str, user_id: str, threads: int, attempts: int) -> list[t
 
     def work(worker: int) -> tuple[int, int]:
         ok = refused = 0
-        barrier.wait(timeout=60)
-        for i in range(attempts):
-            try:
-                ledger.reserve(user_id, 1, idempotency_key=f"t{worker}-{i}")
-                ok += 1
-            except BudgetExceeded:
-                refused += 1
+        try:
+            barrier.wait(timeout=60)
+            for i in range(attempts):
+                try:
+                    ledger.reserve(user_id, 1, idempotency_key=f"t{worker}-{i}")
+                    ok += 1
+                except BudgetExceeded:
+                    refused += 1
+        except BaseException:
+            barrier.abort()  # siblings still at the barrier stop now instead of after its timeout
+            raise
         return ok, refused
 
     try:

@@ -1,13 +1,22 @@
 """The design graph and the analyst tables, materialised with dg.materialize on a temporary SQLite DB."""
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
-from haven_pipelines.definitions import ASSETS, build_resources
+from haven_pipelines.db.engine import create_engine
+from haven_pipelines.db.stores.users import SettingsStore
+from haven_pipelines.db.tables import mockups as mockups_table
+from haven_pipelines.definitions import ASSETS, build_resources, defs
 from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
+from haven_pipelines.defs.checks import ASSET_CHECKS
 from haven_pipelines.defs.assets.mockups import gate_designs
-from haven_pipelines.defs.jobs import DESIGN_GRAPH
+from haven_pipelines.defs.jobs import DESIGN_GRAPH, credit_report_job
 from haven_pipelines.defs.resources import CreditBudgetResource
+from haven_pipelines.domain.errors import BudgetExceeded
+from haven_pipelines.integrations.blobstore import LocalBlobStore
 from haven_pipelines.services.designs import scenes_for_design
 from haven_pipelines.services.render import RenderService
 from haven_pipelines_tests.defs.conftest import paid_haven
@@ -75,7 +84,7 @@ def test_gate_admits_whole_designs_in_order_and_skips_done_renders(app_db):
         assert [t.asset_id for t in gate.admitted] == [ids[0]] * GROWTH_SCENES
         assert list(gate.refused) == [ids[1]]
         assert "1 of the 4 annual credits remain" in gate.refused[ids[1]]
-        with pytest.raises(Exception, match="annual mockup credit budget exceeded"):
+        with pytest.raises(BudgetExceeded, match="annual mockup credit budget exceeded"):
             res.budget.check(user, 5)
 
 
@@ -90,9 +99,87 @@ def test_analyst_tables_materialise_validated_with_numeric_metadata(app_db, inst
     monthly = _metadata(result, "credit_usage_monthly")
     assert monthly["dagster/row_count"] == 1 and monthly["net_credits_latest_month"] == GROWTH_SCENES
     assert _metadata(result, "render_outcomes")["completed"] == GROWTH_SCENES
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()} if hasattr(result, "get_asset_check_evaluations") else {}
-    assert all(checks.values())
 
 
-def test_every_asset_is_in_the_definitions():
-    assert {a.key for a in ASSETS} == {a.key for a in [*DESIGN_GRAPH, *ANALYST_TABLES]}
+def _check_results(result) -> dict[str, tuple[bool, dg.AssetCheckSeverity]]:
+    return {e.check_name: (e.passed, e.severity) for e in result.get_asset_check_evaluations()}
+
+
+ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+TABLE_CHECKS = {f"{a.key.path[-1]}_matches_model": (True, ERROR) for a in ANALYST_TABLES}
+
+
+def test_every_check_runs_and_reports_what_it_finds(app_db, instance):
+    """All asset checks, run for real: the healthy ones pass, and the two states broken on purpose
+    (a user at the soft limit, a completed mockup whose image is gone) fail with their severity."""
+    user = app_db.user(mode="autopilot")
+    ids = app_db.designs(user, 1)
+    instance.add_dynamic_partitions("designs", ids)
+    haven = paid_haven(app_db)
+    assert dg.materialize(DESIGN_GRAPH[:2], resources=build_resources(haven), instance=instance, partition_key=ids[0]).success
+    selection = dg.AssetSelection.assets(*ANALYST_TABLES) | dg.AssetSelection.checks(*ASSET_CHECKS)
+    healthy = dg.materialize([*ASSETS, *ASSET_CHECKS], selection=selection, resources=build_resources(haven), instance=instance)
+    assert healthy.success
+    assert _check_results(healthy) == {
+        "annual_budget_not_exceeded": (True, ERROR),
+        "monthly_soft_limit": (True, WARN),
+        "mockup_files_exist": (True, ERROR),
+        "ledger_balances": (True, ERROR),
+        "active_products_synced": (True, ERROR),
+        **TABLE_CHECKS,
+    }
+
+    engine = create_engine(app_db.url)
+    try:
+        with engine.begin() as conn:
+            SettingsStore(conn, user).update(monthly_mockup_soft_limit=GROWTH_SCENES)  # 3 of 3 used: 100 %
+            file_key = conn.execute(sa.select(mockups_table.c.file_key).where(mockups_table.c.user_id == user)).scalars().first()
+    finally:
+        engine.dispose()
+    LocalBlobStore(Path(app_db.data_dir) / "images").delete(file_key)
+    broken = dg.materialize([*ASSETS, *ASSET_CHECKS], selection=selection, resources=build_resources(haven), instance=instance)
+    assert broken.success  # a failed check is reported, it does not fail the run
+    assert _check_results(broken) == {
+        "annual_budget_not_exceeded": (True, ERROR),
+        "monthly_soft_limit": (False, WARN),
+        "mockup_files_exist": (False, ERROR),
+        "ledger_balances": (True, ERROR),
+        "active_products_synced": (True, ERROR),
+        **TABLE_CHECKS,
+    }
+    files = next(e for e in broken.get_asset_check_evaluations() if e.check_name == "mockup_files_exist")
+    assert files.metadata["missing_files"].value == 1
+
+
+def test_the_report_job_runs_the_table_checks(app_db, instance):
+    """credit_report_job, as the Definitions hold it, runs the analyst tables' checks with them."""
+    haven = app_db.haven()
+    app_db.user()
+    job_defs = dg.Definitions(assets=ASSETS, asset_checks=ASSET_CHECKS, jobs=[credit_report_job], resources=build_resources(haven))
+    result = job_defs.resolve_job_def("credit_report_job").execute_in_process(instance=instance)
+    assert result.success
+    assert _check_results(result) == TABLE_CHECKS
+
+
+def test_the_definitions_resolve_the_lineage_graph():
+    """The asset graph Dagster resolves from the Definitions: these assets, these edges, these checks."""
+    graph = {spec.key: {dep.asset_key for dep in spec.deps} for spec in defs.resolve_all_asset_specs()}
+    key = dg.AssetKey
+    assert graph == {
+        key("approved_design_assets"): set(),
+        key("mockups"): {key("approved_design_assets")},
+        key("products"): {key("mockups")},
+        key("shopify_listings"): {key("products")},
+        key("credit_usage_monthly"): {key("mockups")},
+        key("credit_usage_by_scene"): {key("mockups")},
+        key("render_outcomes"): {key("mockups")},
+    }
+    checks = {(k.asset_key, k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {
+        (key("mockups"), "annual_budget_not_exceeded"),
+        (key("mockups"), "monthly_soft_limit"),
+        (key("mockups"), "mockup_files_exist"),
+        (key("mockups"), "ledger_balances"),
+        (key("shopify_listings"), "active_products_synced"),
+        *{(a.key, f"{a.key.path[-1]}_matches_model") for a in ANALYST_TABLES},
+    }

@@ -11,7 +11,9 @@ import pytest
 from haven_pipelines.integrations.shopify import (
     ShopifyAuthError,
     ShopifyClient,
+    ShopifyNetworkError,
     ShopifyResponseError,
+    ShopifyServerError,
     ShopifyUserErrors,
 )
 from haven_pipelines_tests.fakes.shopify_server import FakeShopify
@@ -185,9 +187,17 @@ def test_the_token_never_appears_in_logs_or_errors(shop, connect, caplog):
     seen: list[str] = [repr(client)]
     shop.fail_next(503, times=2)
     shop.drop_next(operation="productSet", times=2)
-    for call in (client.shop, lambda: client.product_set(*product_set_variables(11)), connect(shop, token=shop.token + "x").shop):
-        with pytest.raises(Exception) as info:
+    # Each failure must surface as the typed error meant for it: a bug in the client (a TypeError)
+    # is not one of these and fails the test instead of passing as a refusal.
+    failures = [
+        (client.shop, ShopifyServerError),
+        (lambda: client.product_set(*product_set_variables(11)), ShopifyNetworkError),
+        (connect(shop, token=shop.token + "x").shop, ShopifyAuthError),
+    ]
+    for call, expected in failures:
+        with pytest.raises(expected) as info:
             call()
+        assert type(info.value) is expected
         seen += [str(info.value), repr(info.value)]
     seen += [r.getMessage() for r in caplog.records] + [str(r.args) for r in caplog.records]
     assert any("retrying" in text for text in seen)

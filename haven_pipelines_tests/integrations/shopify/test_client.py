@@ -241,18 +241,21 @@ def test_auth_failures_are_not_retried(make_client, response):
 def test_the_token_never_appears_in_logs_errors_or_reprs(make_client, caplog):
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
+    # Each failure with the typed error it must become: a bug in the client (a TypeError, say) would
+    # leave the token unchecked in an error nobody meant, so it must not pass as one of these.
     scripts = [
-        Script(httpx.Response(401, json={"errors": "bad token"})),
-        Script(*[httpx.Response(503) for _ in range(2)]),
-        Script(*[httpx.ConnectError("refused") for _ in range(2)]),
-        Script(*[throttled(10, 0) for _ in range(2)]),
-        Script(httpx.Response(200, text="garbage")),
+        (Script(httpx.Response(401, json={"errors": "bad token"})), ShopifyAuthError),
+        (Script(*[httpx.Response(503) for _ in range(2)]), ShopifyServerError),
+        (Script(*[httpx.ConnectError("refused") for _ in range(2)]), ShopifyNetworkError),
+        (Script(*[throttled(10, 0) for _ in range(2)]), ShopifyThrottled),
+        (Script(httpx.Response(200, text="garbage")), ShopifyResponseError),
     ]
-    for script in scripts:
+    for script, expected in scripts:
         client = make_client(script, max_retries=1, max_throttled_retries=1)
         seen += [repr(client), str(client.__dict__.get("bucket"))]
-        with pytest.raises(Exception) as info:
+        with pytest.raises(expected) as info:
             client.shop()
+        assert type(info.value) is expected
         seen += [str(info.value), repr(info.value), repr(info.value.__cause__), repr(info.value.__context__)]
     seen += [r.getMessage() for r in caplog.records]
     assert caplog.records, "retries should have been logged"
