@@ -99,10 +99,9 @@ def blob_store():
 
 def acting_user(engine: Engine, ref: str) -> str:
     """The id of the user named by id or email (``--user``)."""
-    from haven_pipelines.db.stores.users import resolve_user
+    from haven_pipelines.services.users import resolve_user_id
 
-    with engine.connect() as conn:
-        return resolve_user(conn, ref)["id"]
+    return resolve_user_id(engine, ref)
 
 
 user_option = click.option("--user", "user_ref", default="demo@haven.local", show_default=True,
