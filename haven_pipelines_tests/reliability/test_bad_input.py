@@ -209,7 +209,8 @@ def test_bad_cli_arguments_exit_1_or_2_naming_the_field(world, monkeypatch, reli
         ("products build: unknown design", ["products", "build", *u, "--design", "nope"], ("design", "not found")),
         ("products publish: unknown product", ["products", "publish", *u, "nope"], ("product", "not found")),
         ("products retire: unknown reason", ["products", "retire", *u, owner.product_id, "--reason", "bored"], ("--reason",)),
-        ("products retire: no reason", ["products", "retire", *u, owner.product_id], ("--reason",)),
+        # No --reason is not bad input: it defaults to manual, as in the source. An empty one is.
+        ("products retire: empty reason", ["products", "retire", *u, owner.product_id, "--reason", ""], ("--reason",)),
         ("approvals approve: unknown item", ["approvals", "approve", *u, "nope"], ("not found",)),
         ("credits show: month 13", ["credits", "show", *u, "--month", "13"], ("--month",)),
         ("credits show: year 0", ["credits", "show", *u, "--year", "0"], ("--year",)),
