@@ -22,7 +22,7 @@ from haven_pipelines.db.stores.designs import DesignStore
 from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
 from haven_pipelines.db.tables import assets
 from haven_pipelines.domain.keys import design_key
-from haven_pipelines.services.renderers import LocalRendererAdapter
+from haven_pipelines.services.renderers import LocalRendererAdapter, RenderFailure
 
 SCENES = ("bedroom", "therapy_office", "living_room", "reading_nook", "home_office")
 
@@ -77,11 +77,13 @@ class ChargingRenderer:
     needs_public_artwork_url = False
     batch_size = 1
 
-    def __init__(self, inner=None, *, delay: float = 0.0, log_path: str | None = None, workers: int = 2):
+    def __init__(self, inner=None, *, delay: float = 0.0, log_path: str | None = None, workers: int = 2,
+                 fail_keys: frozenset[str] = frozenset()):
         self.inner = inner or small_local_renderer(workers)
         self.max_workers = workers
         self.delay = delay
         self.log_path = log_path
+        self.fail_keys = frozenset(fail_keys)  # job keys whose render fails (the service's failure path)
         self.rendered: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -91,6 +93,8 @@ class ChargingRenderer:
         if self.delay:
             time.sleep(self.delay * len(jobs))
         out = self.inner.render_many(jobs)
+        out = [RenderFailure(f"injected render failure for {job.key}") if job.key in self.fail_keys else result
+               for job, result in zip(jobs, out, strict=True)]
         done = [job for job, result in zip(jobs, out, strict=True) if not isinstance(result, BaseException)]
         with self._lock:
             self.rendered.update(job.key for job in done)
@@ -115,12 +119,21 @@ def read_render_log(path) -> tuple[list[str], list[str]]:
     return started, finished
 
 
+# The ledger calls a crash child can be killed at, and on which side of the call.
+KILL_METHODS = ("reserve", "commit", "refund")
+KILL_SIDES = ("before", "after")
+
+
 def child_render(spec_json: str) -> None:
     """Entry point of the crash child: render ``spec['tasks']`` for ``spec['user_id']`` and exit.
 
     ``spec``: ``database_url``, ``images`` (LocalBlobStore root), ``user_id``, ``tasks`` ([asset, scene]
-    pairs), ``delay`` (seconds per render), ``log_path``, and ``kill_on_commit`` (SIGKILL this process
-    right before its n-th ledger commit, after the mockup row was completed: the narrowest crash window).
+    pairs), ``delay`` (seconds per render), ``log_path``, ``workers``, ``fail_keys`` (job keys whose
+    render fails), and ``kill`` (``{"method": "reserve" | "commit" | "refund", "side": "before" | "after",
+    "call": n}``: SIGKILL this process on that side of its n-th call of that ledger method).
+
+    ``commit`` is called inside the transaction that completes the mockup and routes it, so a kill
+    "before" it dies with that transaction open: the database rolls all of it back.
     """
     from haven_pipelines.db.engine import create_engine
     from haven_pipelines.integrations.blobstore import LocalBlobStore
@@ -129,21 +142,27 @@ def child_render(spec_json: str) -> None:
 
     spec = json.loads(spec_json)
     engine = create_engine(spec["database_url"])
-    renderer = ChargingRenderer(delay=spec.get("delay", 0.0), log_path=spec.get("log_path"), workers=spec.get("workers", 2))
+    renderer = ChargingRenderer(delay=spec.get("delay", 0.0), log_path=spec.get("log_path"), workers=spec.get("workers", 2),
+                                fail_keys=frozenset(spec.get("fail_keys", ())))
     ctx = build_context(engine=engine, blob=LocalBlobStore(spec["images"]), renderer_impl=renderer)
-    kill_on = spec.get("kill_on_commit")
-    if kill_on:
-        original = ctx.ledger.commit
+    kill = spec.get("kill")
+    if kill:
+        method, side, nth = kill["method"], kill["side"], kill["call"]
+        if method not in KILL_METHODS or side not in KILL_SIDES or nth < 1:
+            raise ValueError(f"kill: unknown kill point {kill!r}")
+        original = getattr(ctx.ledger, method)
         calls = Counter()
 
-        def commit(*args, **kwargs):
+        def wrapped(*args, **kwargs):
             calls["n"] += 1
-            if calls["n"] >= kill_on:
+            if side == "before" and calls["n"] == nth:
                 os.kill(os.getpid(), signal.SIGKILL)
-            return original(*args, **kwargs)
+            result = original(*args, **kwargs)
+            if side == "after" and calls["n"] == nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return result
 
-        ctx.ledger.commit = commit
+        setattr(ctx.ledger, method, wrapped)
     RenderService(ctx).render_batch(spec["user_id"], [RenderTask(a, s) for a, s in spec["tasks"]])
     ctx.close()
     sys.exit(0)
-

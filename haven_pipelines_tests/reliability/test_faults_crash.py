@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -118,30 +119,89 @@ def test_sigkill_mid_batch_then_sweep_and_rerun(pg_url, pg_engine, tmp_path, rel
             "faults_injected": 1, "lost": 0})
 
 
-def test_sigkill_between_stored_mockup_and_ledger_commit(pg_url, pg_engine, tmp_path, reliability_record):
-    """The narrowest window: the image is stored and the mockup completed, the credit not yet committed."""
+@dataclass(frozen=True)
+class Window:
+    """A crash window of one render: where the child is killed and the state the kill must leave."""
+
+    name: str
+    kill: dict
+    injected: str
+    done: int  # finished (completed or approved) mockups at the kill
+    open_: int  # open reservations at the kill
+    generating: int  # mockups left in ``generating`` at the kill
+    fail_third: bool = False  # the 3rd render fails, so that the kill lands on the failure path
+
+
+# A render is: reserve (own transaction) -> start the mockup (own transaction) -> render -> store the
+# image and thumbnail -> one transaction that completes the mockup, commits the credit and routes it;
+# a failed render is refunded (own transaction) and then marked failed with a retry entry. Every
+# boundary between those steps where a process can die is a window; the kill lands at the 3rd render
+# of four (one worker), so two mockups are finished before it. The window mid-render is the 50-render
+# test above.
+WINDOWS = [
+    Window("after a finished render, before the next reservation",
+           {"method": "reserve", "side": "before", "call": 3},
+           "SIGKILL right before the 3rd reservation (two mockups finished and paid, nothing open)",
+           done=2, open_=0, generating=0),
+    Window("after a reservation, before its mockup row",
+           {"method": "reserve", "side": "after", "call": 3},
+           "SIGKILL right after the 3rd reservation committed (credit held, no mockup row yet)",
+           done=2, open_=1, generating=0),
+    Window("image stored, finishing transaction open",
+           {"method": "commit", "side": "before", "call": 3},
+           "SIGKILL inside the 3rd render's finishing transaction, after its image and thumbnail were stored and "
+           "the mockup marked completed in that transaction, before the credit commit (the database rolls the "
+           "transaction back: mockup generating, reservation open)",
+           done=2, open_=1, generating=1),
+    Window("failed render refunded, not yet marked failed",
+           {"method": "refund", "side": "after", "call": 1},
+           "the 3rd render fails; SIGKILL right after its refund committed, before the mockup is marked failed "
+           "and queued for retry (mockup generating, nothing open)",
+           done=2, open_=0, generating=1, fail_third=True),
+]
+
+
+def _generating(engine, user_id) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(mockups).where(
+            mockups.c.user_id == user_id, mockups.c.status == "generating")).scalar_one()
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=[w.name for w in WINDOWS])
+def test_sigkill_in_each_crash_window_then_sweep_and_rerun(window, pg_url, pg_engine, tmp_path, reliability_record):
+    """Kill the render process in one window; the sweeper and a re-run leave the ledger exact."""
     images = tmp_path / "images"
     blob = LocalBlobStore(images)
     user = fw.make_user(pg_engine, "window@example.com")
     designs = fw.make_designs(pg_engine, blob, user, 2)
     tasks = [(d, s) for d in designs for s in ("bedroom", "living_room")]
+    fail_keys = [f"{tasks[2][0]}:{tasks[2][1]}"] if window.fail_third else []
     child = _start_child({"database_url": pg_url, "images": str(images), "user_id": user, "tasks": tasks,
-                          "workers": 1, "kill_on_commit": 3})
+                          "workers": 1, "kill": window.kill, "fail_keys": fail_keys})
     _wait_exit(child)
     killed_at = datetime.now(UTC)
+    done_at_kill, open_at_kill = _counts(pg_engine, user)
+    assert (done_at_kill, open_at_kill, _generating(pg_engine, user)) == (window.done, window.open_, window.generating)
     before = done_mockups(pg_engine, user)
+
     ctx, blob, renderer, swept, result = _sweep_and_rerun(pg_engine, images, user, tasks, killed_at)
     try:
+        assert len(swept) == open_at_kill  # exactly the reservations the crash left open were refunded
+        assert (result.rendered, result.skipped, result.failed) == (4 - done_at_kill, done_at_kill, 0)
+        # The re-run rendered exactly what was not finished, each once.
+        finished_keys = {f"{a}:{s}" for a, s in before}
+        assert set(renderer.rendered) == {f"{a}:{s}" for a, s in tasks} - finished_keys
+        assert all(n == 1 for n in renderer.rendered.values())
         invariants = assert_invariants(pg_engine, blob, user)
-        assert nothing_undone({k: v for k, v in before.items() if v["credits_used"]}, done_mockups(pg_engine, user)) == []
-        assert ctx.ledger.usage(user).used_this_year == 4
-        assert swept and len(swept) == 1 and result.rendered == 2 and result.skipped == 2
-        total_renders = 3 + sum(renderer.rendered.values())  # the child rendered 3 before it died
+        assert nothing_undone(before, done_mockups(pg_engine, user)) == []
+        charged = ctx.ledger.usage(user).used_this_year
+        assert charged == 4  # four mockups, four credits: nothing paid twice, nothing delivered unpaid
     finally:
         ctx.close()
-    reliability_record("faults", "SIGKILL between a stored mockup and its credit commit",
-           "SIGKILL right before the 3rd ledger commit (mockup row completed, reservation open)",
-           "the sweeper and the re-run left every finished mockup paid exactly once",
-           invariants + ["nothing_undone"],
-           {"renders_planned": 4, "render_calls": total_renders, "reservations_swept": len(swept),
-            "renders_verified": 4, "credits_charged": 4, "faults_injected": 1, "lost": 0})
+    reliability_record("faults", f"SIGKILL {window.name}", window.injected,
+           "the sweeper refunded exactly the reservations left open and the re-run rendered the unfinished mockups "
+           "once; every finished mockup is paid exactly once",
+           invariants + ["nothing_undone", "no_double_render"],
+           {"renders_planned": 4, "renders_before_kill": done_at_kill, "reservations_open_at_kill": open_at_kill,
+            "reservations_swept": len(swept), "renders_after_rerun": result.rendered, "renders_verified": 4,
+            "credits_charged": charged, "faults_injected": 1, "lost": 0})
