@@ -3,14 +3,25 @@
 PostgreSQL: ``HAVEN_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``)
 names an admin connection; each test that asks for a database gets a fresh one created from it and
 dropped afterwards, so that parallel sessions never share state. Where no server answers, those
-tests skip with the reason, except under CI (``CI=true``), where they fail: CI must run them.
+tests skip with the reason, except under CI (``CI`` set to ``true``, ``1`` or ``yes``), where they
+fail: CI must run them.
+
+Migrating costs far more than copying, so each backend is migrated once per test session into a
+template (a PostgreSQL database named uniquely for this session, dropped at its end; a SQLite file in
+the session's temporary folder) and every test gets its own copy of it (``CREATE DATABASE ...
+TEMPLATE``; a copied file). A copy is the migrated schema and seeds exactly, and no two tests share
+one. Tests of the migrations themselves make empty databases with :func:`create_pg_database` or a
+new SQLite file and migrate those.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -21,6 +32,11 @@ from haven_pipelines.db.migrate import upgrade
 
 ADMIN_URL = os.environ.get("HAVEN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 _pg_state: dict[str, str | None] = {}
+
+
+def running_under_ci() -> bool:
+    """True when ``CI`` says so in any of the usual spellings (``true``, ``1``, ``yes``; any case)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
 def _postgres_unavailable_reason() -> str | None:
@@ -41,35 +57,78 @@ def require_postgres() -> None:
     reason = _postgres_unavailable_reason()
     if reason is None:
         return
-    if os.environ.get("CI", "").lower() == "true":
+    if running_under_ci():
         pytest.fail(f"{reason} (CI must run the PostgreSQL tests)")
     pytest.skip(reason)
 
 
-def create_pg_database(prefix: str = "haven_test") -> str:
-    """Create an empty database with a unique name; returns its URL."""
+def _admin_execute(sql: str) -> None:
+    """Run one statement on the admin database outside a transaction (CREATE/DROP DATABASE need that)."""
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+def create_pg_database(prefix: str = "haven_test", template: str | None = None) -> str:
+    """Create a database with a unique name, empty or a copy of ``template``; returns its URL.
+
+    PostgreSQL copies a template only while nobody is connected to it, so whoever built the
+    template must have disposed of its engines first.
+    """
     require_postgres()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    _admin_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_pg_database(url: str) -> None:
     """Drop a database made by :func:`create_pg_database`, closing its connections."""
-    name = make_url(url).database
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    _admin_execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def copy_sqlite_template(template: Path, folder: Path, name: str = "haven.db") -> str:
+    """Copy the migrated SQLite ``template`` to ``folder / name``; returns the copy's URL."""
+    target = folder / name
+    shutil.copy(template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """Name of a PostgreSQL database migrated once for this session, to copy per test (dropped at the end).
+
+    The name is unique per session (uuid), so parallel sessions never copy or drop each other's.
+    """
+    url = create_pg_database("haven_template")
+    try:
+        upgrade(url)  # upgrade() disposes of its own engine: no connection is left on the template
+        yield make_url(url).database
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated once for this session, to copy per test."""
+    path = tmp_path_factory.mktemp("sqlite_template") / "haven.db"
+    upgrade(f"sqlite:///{path}")
+    # Fold the write-ahead log into the file, so that copying the one file copies everything.
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    assert not path.with_name(f"{path.name}-wal").exists(), "the template's write-ahead log was not folded in"
+    return path
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """URL of a fresh, empty PostgreSQL database (dropped after the test)."""
-    url = create_pg_database()
+def pg_url(pg_template) -> Iterator[str]:
+    """URL of a fresh, migrated PostgreSQL database of this test alone (dropped after the test)."""
+    url = create_pg_database(template=pg_template)
     try:
         yield url
     finally:
@@ -77,22 +136,21 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    """URL of a SQLite file in the test's temporary folder."""
-    return f"sqlite:///{tmp_path / 'haven.db'}"
+def sqlite_url(sqlite_template, tmp_path) -> str:
+    """URL of a fresh, migrated SQLite file in the test's temporary folder."""
+    return copy_sqlite_template(sqlite_template, tmp_path)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> Iterator[str]:
-    """A migrated database URL, once on SQLite and once on PostgreSQL."""
+    """A fresh, migrated database URL, once on SQLite and once on PostgreSQL."""
+    # Templates are asked for by name, so that a SQLite run never builds (or skips for want of) the
+    # PostgreSQL one.
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'haven.db'}"
-        upgrade(url)
-        yield url
+        yield copy_sqlite_template(request.getfixturevalue("sqlite_template"), tmp_path)
         return
-    url = create_pg_database()
+    url = create_pg_database(template=request.getfixturevalue("pg_template"))
     try:
-        upgrade(url)
         yield url
     finally:
         drop_pg_database(url)
@@ -111,7 +169,6 @@ def engine(db_url) -> Iterator[Engine]:
 @pytest.fixture
 def sqlite_engine(sqlite_url) -> Iterator[Engine]:
     """An engine on a migrated SQLite database only (for tests that need no PostgreSQL variant)."""
-    upgrade(sqlite_url)
     eng = create_engine(sqlite_url)
     try:
         yield eng
@@ -122,7 +179,6 @@ def sqlite_engine(sqlite_url) -> Iterator[Engine]:
 @pytest.fixture
 def pg_engine(pg_url) -> Iterator[Engine]:
     """An engine on a migrated PostgreSQL database only."""
-    upgrade(pg_url)
     eng = create_engine(pg_url)
     try:
         yield eng

@@ -10,17 +10,15 @@ from click.testing import CliRunner
 
 from haven_pipelines.cli.credits import credits
 from haven_pipelines.db.engine import create_engine
-from haven_pipelines.db.migrate import upgrade
 from haven_pipelines.db.stores.ledger import CreditLedger
 from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
 
 
 @pytest.fixture
-def user_id(tmp_path, monkeypatch) -> str:
+def user_id(sqlite_url, monkeypatch) -> str:
     """A user with 9 credits used in June 2025 (soft limit 10) in a temp SQLite named by the env."""
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = sqlite_url
     monkeypatch.setenv("HAVEN_DATABASE_URL", url)
-    upgrade(url)
     engine = create_engine(url)
     try:
         with engine.begin() as conn:

@@ -49,6 +49,7 @@ def _design_id(run) -> str:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_render_build_publish_dry_run_then_live_then_retire(cli_env):
     run = cli_env
     design = _design_id(run)

@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from haven_pipelines.db.engine import create_engine
-from haven_pipelines.db.migrate import upgrade
 from haven_pipelines.db.stores.ledger import CreditLedger
 from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
 from haven_pipelines.db.tables import (
@@ -428,7 +427,6 @@ def test_month_totals_follow_charges_and_refunds(engine, ledger):
 @pytest.fixture
 def one_connection_engine(pg_url) -> Iterator[Engine]:
     """A migrated PostgreSQL engine whose pool holds one connection, so every use shares it."""
-    upgrade(pg_url)
     engine = create_engine(pg_url, pool_size=1, max_overflow=0)
     try:
         yield engine

@@ -145,6 +145,7 @@ def _assert_exact(url: str, user_id: str, budget: int) -> None:
         engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_eight_processes_never_overspend_on_postgres(pg_url):
     upgrade(pg_url)

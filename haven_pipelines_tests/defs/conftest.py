@@ -14,7 +14,6 @@ from PIL import Image
 from sqlalchemy import update
 
 from haven_pipelines.db.engine import create_engine
-from haven_pipelines.db.migrate import upgrade
 from haven_pipelines.db.stores.designs import DesignStore
 from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
 from haven_pipelines.db.tables import assets
@@ -94,11 +93,9 @@ class AppDb:
 
 
 @pytest.fixture
-def app_db(tmp_path) -> AppDb:
-    """A fresh migrated SQLite app database in the test's folder."""
-    url = f"sqlite:///{tmp_path / 'haven.db'}"
-    upgrade(url)
-    return AppDb(url=url, data_dir=str(tmp_path / "data"))
+def app_db(sqlite_url, tmp_path) -> AppDb:
+    """A fresh migrated SQLite app database in the test's folder (a copy of the session's template)."""
+    return AppDb(url=sqlite_url, data_dir=str(tmp_path / "data"))
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ from dagster_graphql import DagsterGraphQLClient
 from sqlalchemy import func, select
 
 from haven_pipelines.db.engine import create_engine
-from haven_pipelines.db.migrate import upgrade
 from haven_pipelines.db.tables import mockups, shopify_outbox
 from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.domain.scenes import scenes_for_collection
@@ -183,14 +182,13 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def webserver(tmp_path) -> Iterator[Webserver]:
+def webserver(sqlite_url, tmp_path) -> Iterator[Webserver]:
     """A migrated app database with two demo designs, and a webserver on it (stopped afterwards)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     _write_instance_yaml(home)
     data_dir = tmp_path / "haven"
-    database_url = f"sqlite:///{tmp_path / 'haven.db'}"
-    upgrade(database_url)
+    database_url = sqlite_url
     ctx = build_context(database_url=database_url, data_dir=str(data_dir))
     try:
         summary = load_demo(ctx.engine, ctx.blob_store, designs=2)

@@ -65,6 +65,7 @@ def _sweep_and_rerun(engine, images, user_id, tasks, killed_at: datetime):
     return ctx, blob, renderer, swept, result
 
 
+@pytest.mark.slow
 def test_sigkill_mid_batch_then_sweep_and_rerun(pg_url, pg_engine, tmp_path, reliability_record):
     images = tmp_path / "images"
     blob = LocalBlobStore(images)

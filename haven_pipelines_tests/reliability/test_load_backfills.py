@@ -186,6 +186,7 @@ def dagster_home(tmp_path) -> Iterator[Path]:
         drop_pg_database(url)
 
 
+@pytest.mark.slow
 def test_two_backfills_racing_for_one_budget_render_exactly_the_budget(pg_url, pg_engine, dagster_home, tmp_path, reliability_record):
     """Two concurrent 200-render backfills, budget 300: exactly 300 rendered, 100 refused, ledger sound."""
     data_dir = str(tmp_path / "data")

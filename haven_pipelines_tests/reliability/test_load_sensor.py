@@ -91,6 +91,7 @@ def run_keys(result) -> list[str]:
     return [r.run_key for r in result.run_requests]
 
 
+@pytest.mark.slow
 def test_approved_designs_sensor_over_ten_thousand_designs(pg_url, pg_engine, dagster_home, tmp_path, reliability_record):  # noqa: F811
     """Ticks drain 10,000 designs in batches, add each partition once, and replay identically."""
     inserted_at = time.perf_counter()
