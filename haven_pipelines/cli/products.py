@@ -6,6 +6,7 @@ import click
 
 from haven_pipelines.cli.common import acting_user, app_context, echo_json, handle_errors, json_option, paging_options, user_option
 from haven_pipelines.db.stores.products import ProductStore
+from haven_pipelines.db.tables import PRODUCT_STATUSES
 
 
 @click.group("products")
@@ -78,7 +79,7 @@ def retire(user_ref, product_id, reason):
 
 @products.command("list")
 @user_option
-@click.option("--status", type=click.Choice(["draft", "pending", "active", "retired", "archived"]))
+@click.option("--status", type=click.Choice(PRODUCT_STATUSES))
 @click.option("--collection", type=click.Choice(["grounding", "wholeness", "growth"]))
 @click.option("--search")
 @paging_options
