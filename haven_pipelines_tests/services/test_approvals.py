@@ -188,3 +188,39 @@ def test_retire_reason_defaults_to_manual(world):
     with world.ctx.engine.connect() as conn:
         assert conn.execute(select(products.c.retire_reason)).scalar_one() == "manual"
         assert conn.execute(select(func.count()).select_from(approval_items)).scalar_one() == 0
+
+
+def test_an_approval_of_other_content_does_not_publish_while_a_new_picture_waits(world):
+    user = world.user("newpic@example.com")
+    design = world.design(user)
+    renders = RenderService(world.ctx)
+    renders.render_batch(user, [RenderTask(design, s) for s in SCENES])
+    for item in _items(world, "mockup"):
+        decide(world.ctx.engine, user, item["id"], "approved")
+    built, _ = _round(world, user, design)
+    decide(world.ctx.engine, user, built.approval_item_id, "approved")
+    built, published = _round(world, user, design)
+    [first_set] = _product_sets(world, built.product_id)
+
+    # The bedroom scene is rendered again and its item made to hold another digest, so the picture
+    # waits for its own decision: the product drops it (its content no longer matches the approval)
+    # but is not put up for review while a mockup waits.
+    bedroom = next(i for i in _items(world, "mockup") if i["payload"]["scene"] == "bedroom")
+    with world.ctx.engine.begin() as conn:
+        conn.execute(update(approval_items).where(approval_items.c.id == bedroom["id"]).values(content_digest="0" * 64))
+    renders.render_batch(user, [RenderTask(design, "bedroom")], regenerate=True)
+    built, published = _round(world, user, design)
+    [product_item] = _items(world, "product")
+    assert product_item["status"] == "approved" and built.status == "draft"  # its content is not the approved one
+    assert published is None and _product_sets(world, built.product_id) == [first_set]
+    with pytest.raises(Conflict, match="waiting for approval"):
+        ProductService(world.ctx).publish(user, built.product_id)
+
+    # The local renderer drew the same bytes, so once the picture is approved the product's content
+    # is the approved content again: the approval stands and nothing new is sent.
+    decide(world.ctx.engine, user, bedroom["id"], "approved")
+    built, published = _round(world, user, design)
+    [same] = _items(world, "product")
+    assert same["status"] == "approved" and same["content_digest"] == product_item["content_digest"]
+    assert built.status == "approved" and published.unchanged
+    assert _product_sets(world, built.product_id) == [first_set]
