@@ -7,6 +7,11 @@ never creates a second product), and retiring archives it on Shopify.
 
 Shopify is live for a user with a connected shop (``haven shopify connect``), else a dry run that
 validates every mutation against the pinned schema and records it in ``shopify_outbox``.
+
+In supervised and assisted mode a product publishes only when its current content is the approved
+content (a digest kept with the approval; see :mod:`haven_pipelines.services.approvals` for the
+whole flow), and the catalogue runs publish a product only when its content differs from what was
+last published (``products.published_digest``).
 """
 
 from __future__ import annotations
