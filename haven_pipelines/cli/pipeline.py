@@ -62,7 +62,7 @@ def run(batch):
             ordered = list(instance.get_dynamic_partitions(DESIGNS_PARTITION))
             wanted = [k for k in ordered if k in set(keys)]
             ok = True
-            graph = defs.resolve_job_def("demo_pipeline_job")
+            graph = defs.resolve_job_def("catalogue_job")
             for start in range(0, len(wanted), batch):
                 chunk = wanted[start : start + batch]
                 click.echo(f"materialising {len(chunk)} design(s): designs → mockups → products → shopify_listings")
@@ -102,7 +102,9 @@ def _summary(engine, designs: int) -> None:
     click.echo(f"  designs        {summary.approved_designs} approved ({designs} materialised)")
     click.echo(f"  mockups        {summary.mockups} ({', '.join(f'{v} {k}' for k, v in sorted(by_status.items())) or 'none'})")
     click.echo(f"  products       {summary.products} ({active} live on Shopify"
-               + ("; in dry run they stay draft and the outbox holds what would be sent)" if recorded and not active else ")"))
+               + ("; in dry run nothing goes live and the outbox holds what would be sent)" if recorded and not active else ")"))
+    if summary.approvals_pending:
+        click.echo(f"  approvals      {summary.approvals_pending} waiting for a decision: haven approvals list")
     click.echo(f"  listings       {recorded} productSet mutation(s) recorded in shopify_outbox (dry run: nothing sent)"
                if recorded else "  listings       none recorded")
     click.echo(f"  credits        {summary.credits_charged} charged (the local renderer is free)")

@@ -15,6 +15,7 @@ from haven_pipelines.cli.common import (
     user_option,
 )
 from haven_pipelines.services import product_views
+from haven_pipelines.domain.approval import PRODUCT_STATES
 
 
 @click.group("products")
@@ -88,7 +89,7 @@ def retire(user_ref, product_id, reason):
 
 @products.command("list")
 @user_option
-@click.option("--status", type=click.Choice(["draft", "pending", "active", "retired", "archived"]))
+@click.option("--status", type=click.Choice(PRODUCT_STATES))
 @click.option("--collection", type=click.Choice(["grounding", "wholeness", "growth"]))
 @click.option("--search")
 @paging_options

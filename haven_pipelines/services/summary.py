@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from haven_pipelines.db.tables import assets, mockups, products, shopify_outbox
+from haven_pipelines.db.tables import approval_items, assets, mockups, products, shopify_outbox
 
 
 @dataclass(frozen=True)
 class CatalogueSummary:
-    """Counts of designs, mockups, products and recorded listings, and the credits on mockups."""
+    """Counts of designs, mockups, products, recorded listings and pending approvals, and the credits on mockups."""
 
     approved_designs: int
     mockups_by_status: dict[str, int]
@@ -23,6 +23,7 @@ class CatalogueSummary:
     active_products: int
     product_sets_recorded: int
     credits_charged: int
+    approvals_pending: int = 0
 
     @property
     def mockups(self) -> int:
@@ -44,4 +45,6 @@ def catalogue_summary(engine: Engine) -> CatalogueSummary:
             product_sets_recorded=conn.execute(
                 count.select_from(shopify_outbox).where(shopify_outbox.c.operation == "ProductSet")).scalar_one(),
             credits_charged=int(conn.execute(select(func.coalesce(func.sum(mockups.c.credits_used), 0))).scalar_one()),
+            approvals_pending=conn.execute(
+                count.select_from(approval_items).where(approval_items.c.status == "pending")).scalar_one(),
         )

@@ -102,7 +102,7 @@ def test_5xx_then_recovery_by_republish(shop, reliability_record):
     with pytest.raises(PublishError, match="503"):
         shop.service.publish(shop.user, product_id)
     row = _product(shop.ctx.engine, product_id)
-    assert row["status"] == "pending" and "503" in row["sync_error"]
+    assert row["status"] == "sync_error" and "503" in row["sync_error"]
     assert next(iter(shop.fake.products.values())).status == "ACTIVE"  # what was published stays published
     # ...and the next publish after recovery clears it, still one product.
     shop.service.publish(shop.user, product_id)
@@ -111,7 +111,7 @@ def test_5xx_then_recovery_by_republish(shop, reliability_record):
     invariants = _check(shop)
     reliability_record("faults", "Shopify 5xx during publish",
                        "2 x 502 (within the retries), then 5 x 503 (longer than the retries)",
-                       "short outage absorbed by retries; long outage: PublishError, sync_error and status pending; "
+                       "short outage absorbed by retries; long outage: PublishError, sync_error and status sync_error; "
                        "re-publish after recovery cleared it",
                        invariants, {"http_faults": 7, "publishes": 3, "products_on_shopify": 1,
                                     "publishes_verified": 1, "faults_injected": 7, "lost": 0})
@@ -141,7 +141,7 @@ def test_user_errors_for_one_variant(shop, reliability_record):
     with pytest.raises(PublishError, match="Price must be greater"):
         shop.service.publish(shop.user, product_id)
     row = _product(shop.ctx.engine, product_id)
-    assert row["status"] == "pending" and "Price must be greater" in row["sync_error"]
+    assert row["status"] == "sync_error" and "Price must be greater" in row["sync_error"]
     assert shop.fake.products == {}
     shop.service.publish(shop.user, product_id)  # fixed upstream: the next publish goes through once
     assert len(shop.fake.products) == 1 and _product(shop.ctx.engine, product_id)["status"] == "active"
