@@ -58,7 +58,10 @@ log = logging.getLogger(__name__)
 
 MAX_ASSETS_PER_REQUEST = 20
 MAX_SCENES_PER_REQUEST = 5
-DONE_STATUSES = ("completed", "approved")
+# A rejected mockup is a decision, not unfinished work: rendering it again would spend a credit on
+# Dynamic Mockups for the same scene every run (and the local renderer draws the same picture). A
+# reviewer who wants a new picture asks for a regeneration.
+DONE_STATUSES = ("completed", "approved", "rejected")
 
 # What the outside world raises at a render; each is recorded as a refunded failure and retried later.
 # HavenError covers our own typed errors: RenderFailure, the blob store's and the integrations' errors,
@@ -186,7 +189,7 @@ class RenderService:
                     raise ValidationError(f"tasks[{i}].scene", f"unknown scene {task.scene!r}") from None
 
     def plan(self, user_id: str, tasks: Iterable[RenderTask], *, regenerate: bool = False) -> tuple[list[RenderTask], list[RenderTask]]:
-        """Split tasks into (to render, already done). Done means a completed or approved mockup exists."""
+        """Split tasks into (to render, already done). Done means a completed, approved or rejected mockup exists."""
         to_render: list[RenderTask] = []
         done: list[RenderTask] = []
         with self.engine.connect() as conn:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from haven_pipelines.db.tables import approval_items, mockup_credit_usage, mockups, retry_queue
 from haven_pipelines.domain.errors import BudgetExceeded, NotFound, ValidationError
+from haven_pipelines.services.approvals import decide
 from haven_pipelines.services.render import RenderService, RenderTask, check_budget, validate_request
 from haven_pipelines.services.renderers import RenderFailure
 
@@ -81,6 +82,21 @@ def test_charged_renders_commit_and_regeneration_is_charged(world):
         credits_used = conn.execute(select(mockups.c.credits_used)).scalar_one()
     assert ops == ["generation", "regeneration"] and credits_used == 2
     assert world.ctx.ledger.check_chain(user, usage.year) == []
+
+
+def test_a_rejected_mockup_is_not_rendered_again_unless_regeneration_is_asked(world):
+    user = world.user("r@example.com")
+    design = world.design(user)
+    world.ctx.renderer = CountingRenderer(world.ctx.renderer)
+    service = RenderService(world.ctx)
+    first = service.render_batch(user, [RenderTask(design, "bedroom")])
+    decide(world.ctx.engine, user, first.outcomes[0].approval_item_id, "rejected", "too dark")
+    again = service.render_batch(user, [RenderTask(design, "bedroom")])
+    assert again.outcomes[0].status == "skipped" and again.rendered == 0
+    assert world.ctx.renderer.calls == 1 and world.ctx.ledger.usage(user).used_this_year == 1
+    regenerated = service.render_batch(user, [RenderTask(design, "bedroom")], regenerate=True)
+    assert regenerated.rendered == 1 and world.ctx.renderer.calls == 2
+    assert world.ctx.ledger.usage(user).used_this_year == 2
 
 
 def test_failed_render_is_refunded_marked_and_queued(world):
