@@ -36,6 +36,8 @@ from sqlalchemy import (
     text,
 )
 
+from haven_pipelines.domain.approval import PRODUCT_STATES
+
 # Deterministic constraint names, so that Alembic migrations name them the same on both engines.
 metadata = MetaData(
     naming_convention={
@@ -48,7 +50,8 @@ metadata = MetaData(
 )
 
 MOCKUP_STATUSES = ("pending", "generating", "completed", "failed", "approved", "rejected")
-PRODUCT_STATUSES = ("draft", "pending", "active", "retired", "archived")
+# draft, awaiting_approval, approved, active, sync_error, retired, archived: see domain.approval.
+PRODUCT_STATUSES = PRODUCT_STATES
 COLLECTIONS = ("grounding", "wholeness", "growth")
 RETIRE_REASONS = ("underperformer", "manual", "seasonal")
 CREDIT_OPERATIONS = ("generation", "regeneration", "refund")
@@ -313,6 +316,9 @@ products = Table(
     Column("revenue", Numeric(12, 2), nullable=False, default=0, server_default=text("0")),
     Column("last_synced_at", DateTime(timezone=True)),
     Column("sync_error", Text),
+    # The content digest (domain.approval) of what the last successful publish sent (or recorded in
+    # dry run): a catalogue run publishes again only when the content differs.
+    Column("published_digest", String(64)),
     *_timestamps(),
     CheckConstraint(_in("status", PRODUCT_STATUSES), name="status_valid"),
     CheckConstraint(f"collection IS NULL OR {_in('collection', COLLECTIONS)}", name="collection_valid"),
@@ -398,6 +404,9 @@ approval_items = Table(
     Column("collection", String(20)),
     Column("decided_at", DateTime(timezone=True)),
     Column("decision_note", Text),
+    # What the decision covers: the product's content digest or the mockup's image digest
+    # (domain.approval). NULL for items from before digests were kept: they match nothing.
+    Column("content_digest", String(64)),
     *_timestamps(),
     CheckConstraint(_in("type", APPROVAL_TYPES), name="type_valid"),
     CheckConstraint(_in("status", APPROVAL_STATUSES), name="status_valid"),

@@ -18,17 +18,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from haven_pipelines.db.stores.activity import ActivityStore
-from haven_pipelines.db.stores.approvals import ApprovalStore
+from haven_pipelines.db.stores.approvals import DECISIONS, ApprovalStore
 from haven_pipelines.db.stores.designs import DesignStore
 from haven_pipelines.db.stores.mockups import MockupStore
 from haven_pipelines.db.stores.pricing import PricingStore
 from haven_pipelines.db.stores.products import ProductDetail, ProductStore
 from haven_pipelines.db.stores.users import SettingsStore
-from haven_pipelines.db.tables import approval_items, new_id, shopify_outbox
-from haven_pipelines.domain.approval import auto_approve
+from haven_pipelines.db.tables import mockups as mockups_table
+from haven_pipelines.db.tables import new_id, shopify_outbox
+from haven_pipelines.domain.approval import (
+    auto_approve,
+    content_changes,
+    content_digest,
+    product_content,
+    product_status,
+)
 from haven_pipelines.domain.catalogue import (
     DesignInfo,
     ImageSpec,
@@ -41,6 +48,7 @@ from haven_pipelines.domain.errors import Conflict, HavenError, NotFound, Valida
 from haven_pipelines.domain.product_request import ResolvedImage, build_request_spec, validate_product_request
 from haven_pipelines.domain.shopify_input import archive_input, product_set_identifier, product_set_input  # noqa: F401
 from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyUserErrors
+from haven_pipelines.services.approvals import product_digest
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +56,7 @@ RETIRE_REASONS = ("underperformer", "manual", "seasonal")
 
 
 class PublishError(HavenError):
-    """Publishing failed; the product's ``sync_error`` holds the same message and it is ``pending``."""
+    """Publishing failed; the product's ``sync_error`` holds the same message and its status is ``sync_error``."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class PublishResult:
     dry_run: bool
     status: str
     outbox_ids: tuple[int, ...] = ()
+    unchanged: bool = False  # nothing sent: this exact content was published already
 
 
 @dataclass
@@ -112,17 +121,23 @@ class ProductService:
         """Build the design's product from the catalogue profile, or rebuild the existing one in place.
 
         The design must be approved. Images are the design and its approved mockups. In autopilot
-        (the ``products`` module, else the global mode) the product needs no review; otherwise it
-        joins the approval queue.
+        (the ``products`` module, else the global mode) the product needs no review and is
+        ``approved`` at once. Otherwise (supervised, assisted) it stays a ``draft`` while any of the
+        design's mockups waits for a decision or a render, and then asks for approval of its exact
+        content (``awaiting_approval``); a rebuild with the same content keeps the decision, one with
+        other content reopens it naming the changes (see :mod:`haven_pipelines.services.approvals`).
+        A retired or archived product is left as it is.
         """
         with self.engine.begin() as conn:
             design = DesignStore(conn, user_id).get_design(asset_id)
             if design["approval_status"] != "approved":
                 raise ValidationError("asset_id", f"design {asset_id} is not approved ({design['approval_status']})")
-            mockups = MockupStore(conn, user_id).approved_for_design(asset_id)
-            pricing = PricingStore(conn, user_id)
             products = ProductStore(conn, user_id)
             existing = products.find_by_asset(asset_id)
+            if existing is not None and existing["status"] in ("retired", "archived"):
+                return BuildResult(existing.id, False, len(existing.variants), len(existing.images), existing["status"])
+            mockups = MockupStore(conn, user_id).approved_for_design(asset_id)
+            pricing = PricingStore(conn, user_id)
             product_id = existing.id if existing else new_id()
             spec = build_product_spec(
                 self.profile,
@@ -144,11 +159,18 @@ class ProductService:
                     tags=list(spec.tags), handle=spec.handle, asset_id=asset_id, quote_id=design["quote_id"],
                     variants=spec.variants, images=spec.images, status="draft", product_id=product_id,
                 )
-            approval_id = self._route(conn, user_id, detail)
-            ActivityStore(conn, user_id).log(
-                "product.rebuilt" if existing else "product.created", "product", product_id,
-                {"asset_id": asset_id, "variants": len(detail.variants), "images": len(detail.images)},
-            )
+            review, approval_id = self._route(conn, user_id, detail, _mockups_settled(conn, user_id, asset_id))
+            status = product_status(detail["status"], review)
+            if status != detail["status"]:
+                detail = products.set_status(product_id, status)
+            digest = product_digest(detail)
+            # Log content changes only: a rebuild that changes nothing leaves no trace but updated_at.
+            if existing is None or digest != product_digest(existing):
+                ActivityStore(conn, user_id).log(
+                    "product.rebuilt" if existing else "product.created", "product", product_id,
+                    {"asset_id": asset_id, "variants": len(detail.variants), "images": len(detail.images),
+                     "digest": digest, "review": review},
+                )
         return BuildResult(product_id, existing is None, len(detail.variants), len(detail.images),
                            detail["status"], approval_id)
 
@@ -189,30 +211,71 @@ class ProductService:
             raise ValidationError(field_name, f"mockup {mockup['id']} has no image yet ({mockup['status']})")
         return ResolvedImage(ref=ref, src=mockup["file_url"], key=mockup["file_key"])
 
-    def _route(self, conn, user_id: str, detail: ProductDetail) -> str | None:
+    def _route(self, conn, user_id: str, detail: ProductDetail, settled: bool) -> tuple[str, str | None]:
+        """Decide how the product's current content is reviewed; returns (review state, item id).
+
+        The review state is one of :data:`haven_pipelines.domain.approval.REVIEW_STATES`. The
+        approval item is opened or reopened only when the content differs from what it holds and
+        the design's mockups are settled (so the reviewer sees the final images).
+        """
         settings = SettingsStore(conn, user_id).get()
         if auto_approve(settings["global_mode"], settings["module_overrides"], module="products"):
-            return None
-        item = ApprovalStore(conn, user_id).enqueue(
-            "product", detail.id,
-            {"title": detail["title"], "handle": detail["handle"], "variants": len(detail.variants),
-             "images": [i["src"] for i in detail.images], "assetId": detail["asset_id"]},
-            detail["collection"], reopen=True,
-        )
-        return item["id"]
+            return "auto", None
+        approvals = ApprovalStore(conn, user_id)
+        existing = approvals.find_by_reference("product", detail.id)
+        content = product_content(detail.product, detail.variants, detail.images)
+        digest = content_digest(content)
+        if existing is not None and existing["content_digest"] == digest:
+            return existing["status"], existing["id"]
+        if not settled:
+            return "not_ready", existing["id"] if existing is not None else None
+        # Changes are named against the content last decided (what the reviewer last judged).
+        previous, decision = None, None
+        if existing is not None:
+            old = existing["payload"] or {}
+            if existing["status"] in DECISIONS:
+                previous, decision = old.get("content"), existing["status"]
+            else:
+                previous, decision = old.get("previousContent"), old.get("previousDecision")
+        payload = {
+            "title": detail["title"], "handle": detail["handle"], "variants": len(detail.variants),
+            "images": [i["src"] for i in detail.images], "assetId": detail["asset_id"],
+            "prices": _price_range(detail), "changes": content_changes(previous, content),
+            "content": content, "contentDigest": digest,
+            "previousContent": previous, "previousDecision": decision,
+        }
+        item, _ = approvals.open_for("product", detail.id, digest, payload, detail["collection"])
+        return "pending", item["id"]
+
+    def approval_state(self, user_id: str, product_id: str) -> dict:
+        """Whether the product's current content may be published, and why (for people and the CLI).
+
+        Returns:
+            ``{"required": bool, "approved": bool, "item_id", "status", "changes"}``: ``required``
+            is False in autopilot for products; ``approved`` says the current content is approved
+            (or needs no approval); ``status`` is the item's (None without one); ``changes`` what the
+            open item says changed.
+        """
+        with self.engine.connect() as conn:
+            detail = ProductStore(conn, user_id).get(product_id)
+            settings = SettingsStore(conn, user_id).get()
+            item = ApprovalStore(conn, user_id).find_by_reference("product", product_id)
+        if auto_approve(settings["global_mode"], settings["module_overrides"], module="products"):
+            return {"required": False, "approved": True, "item_id": item["id"] if item else None,
+                    "status": item["status"] if item else None, "changes": []}
+        current = item is not None and item["content_digest"] == product_digest(detail)
+        return {
+            "required": True,
+            "approved": current and item["status"] == "approved",
+            "item_id": item["id"] if item else None,
+            "status": item["status"] if item else None,
+            "changes": list((item["payload"] or {}).get("changes") or []) if item else [],
+        }
 
     def is_approved(self, user_id: str, product_id: str) -> bool:
-        """Whether the product may be published: autopilot for products, or its approval item approved."""
-        with self.engine.connect() as conn:
-            settings = SettingsStore(conn, user_id).get()
-            if auto_approve(settings["global_mode"], settings["module_overrides"], module="products"):
-                return True
-            status = conn.execute(
-                select(approval_items.c.status).where(approval_items.c.user_id == user_id,
-                                                      approval_items.c.type == "product",
-                                                      approval_items.c.reference_id == product_id)
-            ).scalar()
-        return status == "approved"
+        """Whether the product may be published: autopilot for products, or an approval of exactly
+        its current content (an approval of other content does not count)."""
+        return self.approval_state(user_id, product_id)["approved"]
 
     # -- Shopify --------------------------------------------------------------------------------
 
@@ -263,23 +326,42 @@ class ProductService:
                 ids.append(result.inserted_primary_key[0])
         return tuple(ids)
 
-    def publish(self, user_id: str, product_id: str, *, require_approval: bool = True) -> PublishResult:
+    def publish(self, user_id: str, product_id: str, *, require_approval: bool = True,
+                skip_unchanged: bool = False) -> PublishResult:
         """Publish (create or update) the product on Shopify with one ``productSet``.
 
+        Args:
+            user_id: the owner.
+            product_id: the product.
+            require_approval: publish only content that is approved (or needs no approval); an
+                operator's explicit request (a manual product with publish) passes False.
+            skip_unchanged: send nothing when this exact content was published already (the
+                catalogue runs pass True, so a second round adds nothing to Shopify or the outbox);
+                the result then says ``unchanged``.
+
         Raises:
-            Conflict: the product is retired or archived, or not yet approved.
-            PublishError: Shopify refused or failed; ``sync_error`` says why and the product is pending.
+            Conflict: the product is retired or archived, or its content is waiting for approval.
+            PublishError: Shopify refused or failed; ``sync_error`` says why and the status is ``sync_error``.
         """
         with self.engine.connect() as conn:
             detail = ProductStore(conn, user_id).get(product_id)
             costs = _costs(PricingStore(conn, user_id))
         if detail["status"] in ("retired", "archived"):
             raise Conflict(f"product {product_id} is {detail['status']}; it cannot be published")
-        if require_approval and not self.is_approved(user_id, product_id):
-            raise Conflict(f"product {product_id} is waiting for approval")
+        if require_approval:
+            state = self.approval_state(user_id, product_id)
+            if not state["approved"]:
+                changes = [c for c in state["changes"] if c != "new"]
+                what = f"its changes ({', '.join(changes)}) are" if changes and detail["published_digest"] else "it is"
+                raise Conflict(f"product {product_id}: {what} waiting for approval")
         spec = _spec_from_detail(detail, costs)
+        digest = product_digest(detail)
         with self.shopify(user_id, product_id) as (client, entries):
             dry_run = client.dry_run
+            if (skip_unchanged and detail["published_digest"] == digest and detail["status"] != "sync_error"
+                    and (dry_run or detail["shopify_product_gid"])):
+                return PublishResult(product_id, detail["shopify_product_gid"], detail["shopify_handle"] or detail["handle"],
+                                     len(detail.variants), None, dry_run, detail["status"], unchanged=True)
             try:
                 urls = [self._image_url(client, image) for image in spec.images]
                 variables = product_set_input(spec, image_urls=urls, status="ACTIVE")
@@ -299,11 +381,12 @@ class ProductService:
             if dry_run:
                 # Nothing reached Shopify: keep the product as it was (no synthetic GID is stored, so a
                 # later live publish upserts by handle), and let the outbox say what would be sent.
-                status = detail["status"]
+                status = "approved" if detail["status"] == "sync_error" else detail["status"]
+                store.set_published(product_id, digest, status if status != detail["status"] else None)
             else:
                 store.set_shopify(product_id, result.legacy_id, result.id, result.handle,
                                   {s: v for s, v in by_sku.items() if s in {x.sku for x in spec.variants}})
-                store.set_status(product_id, "active")
+                store.set_published(product_id, digest, "active")
                 status = "active"
             ActivityStore(conn, user_id).log("product.published", "product", product_id,
                                              {"gid": None if dry_run else result.id, "dry_run": dry_run,
@@ -332,8 +415,9 @@ class ProductService:
             return None
         return f"https://admin.shopify.com/store/{client.shop_domain.split('.')[0]}/products/{legacy_id}"
 
-    def retire(self, user_id: str, product_id: str, reason: str) -> PublishResult:
-        """Retire with a reason (underperformer, manual, seasonal) and archive the product on Shopify.
+    def retire(self, user_id: str, product_id: str, reason: str = "manual") -> PublishResult:
+        """Retire with a reason (underperformer, manual, seasonal; ``manual`` by default, as in Haven
+        Hub) and archive the product on Shopify.
 
         The local status changes only after Shopify archived it (or when it was never published).
         """
@@ -399,13 +483,34 @@ class ProductService:
                     report.drifted.append({"product_id": detail.id, "gid": remote.id, "differences": diffs})
                     to_fix.append(detail.id)
         if fix:
+            catalogue = {d.id for d in details if d["asset_id"]}
             for product_id in to_fix:
                 try:
-                    self.publish(user_id, product_id, require_approval=False)
+                    # A catalogue product's local content may be newer than its approval: fixing drift
+                    # never publishes what a person has not approved.
+                    self.publish(user_id, product_id, require_approval=product_id in catalogue)
                     report.fixed += 1
                 except (Conflict, PublishError) as exc:
                     log.warning("reconcile could not fix %s: %s", product_id, exc)
         return report
+
+
+def _mockups_settled(conn, user_id: str, asset_id: str) -> bool:
+    """True when none of the design's mockups waits for a render or a decision (the product's
+    images are final, so its review can start)."""
+    waiting = conn.execute(
+        select(func.count()).select_from(mockups_table).where(
+            mockups_table.c.user_id == user_id, mockups_table.c.asset_id == asset_id,
+            mockups_table.c.status.in_(("pending", "generating", "completed")),
+        )
+    ).scalar_one()
+    return waiting == 0
+
+
+def _price_range(detail: ProductDetail) -> str:
+    """The lowest and highest variant price, for the reviewer's one-line summary."""
+    prices = sorted(Decimal(v["price"]) for v in detail.variants)
+    return f"{prices[0]}" if prices[0] == prices[-1] else f"{prices[0]}-{prices[-1]}"
 
 
 def _costs(pricing: PricingStore) -> dict[str, Decimal]:

@@ -27,17 +27,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from haven_pipelines.db.stores.activity import ActivityStore
-from haven_pipelines.db.stores.approvals import ApprovalStore
 from haven_pipelines.db.stores.designs import DesignStore
 from haven_pipelines.db.stores.mockups import MockupStore
 from haven_pipelines.db.stores.retries import RetryStore
 from haven_pipelines.db.stores.scenes import SceneStore
 from haven_pipelines.db.stores.users import SettingsStore
-from haven_pipelines.domain.approval import auto_approve
+from haven_pipelines.domain.approval import auto_approve, image_digest
 from haven_pipelines.domain.credits import CreditUsage
 from haven_pipelines.domain.errors import BudgetExceeded, HavenError, NotFound, ValidationError
 from haven_pipelines.domain.keys import mockup_key, thumbnail_key
 from haven_pipelines.rendering.images import make_thumbnail
+from haven_pipelines.services.approvals import route_mockup
 from haven_pipelines.services.renderers import RenderedOutput, RendererExhausted, RenderFailure, RenderJob
 
 log = logging.getLogger(__name__)
@@ -316,15 +316,13 @@ class RenderService:
             )
             self.ledger.commit(user_id, prep.reservation_id, prep.mockup_id, conn=conn)
             settings = SettingsStore(conn, user_id).get()
-            approved = auto_approve(settings["global_mode"], settings["module_overrides"], skip_approval=skip_approval)
-            approval_id = None
-            if approved:
-                MockupStore(conn, user_id).set_status(prep.mockup_id, "approved")
-            else:
-                item = ApprovalStore(conn, user_id).enqueue(
-                    "mockup", prep.mockup_id, _approval_payload(prep, stored.url, thumb.url), prep.design.get("collection")
-                )
-                approval_id = item["id"]
+            auto = auto_approve(settings["global_mode"], settings["module_overrides"], skip_approval=skip_approval)
+            # The same picture rendered again keeps its decision; a new picture asks again.
+            approval_id, status = route_mockup(
+                conn, user_id, prep.mockup_id, image_digest(output.data), _approval_payload(prep, stored.url, thumb.url),
+                prep.design.get("collection"), auto=auto,
+            )
+            approved = status == "approved"
             ActivityStore(conn, user_id).log(
                 "mockup.regenerated" if prep.regeneration else "mockup.generated", "mockup", prep.mockup_id,
                 {"asset_id": task.asset_id, "scene": task.scene, "credits": prep.credits, "renderer": self.renderer.name,

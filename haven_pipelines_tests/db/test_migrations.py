@@ -11,6 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.migrate import alembic_config, current_revision, head_revision, upgrade
@@ -115,3 +116,42 @@ def _reserve_functions(conn) -> int:
     if conn.dialect.name != "postgresql":
         return 0
     return conn.execute(text("SELECT count(*) FROM pg_proc WHERE proname = 'haven_reserve_credits'")).scalar_one()
+
+
+def test_0003_gives_product_states_their_meaning_adds_digests_and_downgrades(empty_url):
+    upgrade(empty_url, revision="0002")
+    engine = create_engine(empty_url)
+    stamp = "CURRENT_TIMESTAMP"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO users (id, email, created_at, updated_at) VALUES ('u1', 'old@haven.test', {stamp}, {stamp})"))
+            for pid, status, error in [("p1", "pending", "throttled"), ("p2", "pending", None), ("p3", "draft", None),
+                                       ("p4", "draft", None), ("p5", "active", None), ("p6", "draft", None)]:
+                conn.execute(text(
+                    "INSERT INTO products (id, user_id, title, handle, status, tags, sync_error, created_at, updated_at) "
+                    f"VALUES (:id, 'u1', 'T', :handle, :status, '[]', :error, {stamp}, {stamp})"
+                ), {"id": pid, "handle": f"h-{pid}", "status": status, "error": error})
+            for item, ref, status in [("a3", "p3", "pending"), ("a4", "p4", "approved")]:
+                conn.execute(text(
+                    "INSERT INTO approval_items (id, user_id, type, reference_id, status, payload, created_at, updated_at) "
+                    f"VALUES (:id, 'u1', 'product', :ref, :status, '{{}}', {stamp}, {stamp})"
+                ), {"id": item, "ref": ref, "status": status})
+        assert upgrade(engine=engine) == head_revision()
+        with engine.connect() as conn:
+            states = dict(conn.execute(text("SELECT id, status FROM products")).all())
+            digests = conn.execute(text("SELECT count(*) FROM approval_items WHERE content_digest IS NULL")).scalar_one()
+        assert states == {"p1": "sync_error", "p2": "awaiting_approval", "p3": "awaiting_approval", "p4": "approved",
+                          "p5": "active", "p6": "draft"}
+        assert digests == 2  # decided before digests: they match no content, so the next run asks again
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text("UPDATE products SET status = 'pending' WHERE id = 'p1'"))
+
+        downgrade_to(engine, "0002")
+        with engine.connect() as conn:
+            states = dict(conn.execute(text("SELECT id, status FROM products")).all())
+            assert "content_digest" not in {c["name"] for c in inspect(conn).get_columns("approval_items")}
+            assert "published_digest" not in {c["name"] for c in inspect(conn).get_columns("products")}
+        assert states == {"p1": "pending", "p2": "pending", "p3": "pending", "p4": "draft", "p5": "active", "p6": "draft"}
+        assert upgrade(engine=engine) == head_revision()
+    finally:
+        engine.dispose()

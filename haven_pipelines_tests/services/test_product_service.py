@@ -51,8 +51,9 @@ def test_dry_run_publish_records_a_schema_valid_product_set(world):
     assert validate_document(PRODUCT_SET, product_set["variables"]) == []
     assert product_set["variables"]["identifier"] == {"handle": product["handle"]}
     assert len(product_set["variables"]["input"]["variants"]) == 21
-    # A dry run stores no synthetic Shopify id: a later live publish must upsert by handle.
-    assert product["status"] == "draft" and product["shopify_product_gid"] is None
+    # A dry run stores no synthetic Shopify id: a later live publish must upsert by handle. Nothing
+    # went live, so the product stays "approved" (autopilot), not "active".
+    assert product["status"] == "approved" and product["shopify_product_gid"] is None
 
 
 def test_supervised_product_waits_for_approval(world):

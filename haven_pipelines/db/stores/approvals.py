@@ -1,7 +1,10 @@
 """The approval queue: finished mockups (and products) waiting for a person's decision.
 
-One item per ``(type, reference_id)``, so enqueueing is idempotent. :func:`decided_since` is the
-SYSTEM read behind the approval sensor: decisions of every user, in ``(decided_at, id)`` order.
+One item per ``(type, reference_id)``, so enqueueing is idempotent. An item holds the digest of the
+content it asks about (``content_digest``): :meth:`ApprovalStore.open_for` opens it again only when
+that content changes, so a decision stands while what it covers stays the same.
+:func:`decided_since` is the SYSTEM read behind the approval sensor: decisions of every user, in
+``(decided_at, id)`` order.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +24,7 @@ from haven_pipelines.db.stores.base import (
     paginate,
     require_choice,
     require_json_object,
+    require_text,
 )
 from haven_pipelines.db.tables import (
     APPROVAL_STATUSES,
@@ -87,6 +91,39 @@ class ApprovalStore(UserScopedStore):
             return self._update(existing["id"], {**values, "status": "pending", "decided_at": None, "decision_note": None})
         return existing
 
+    def open_for(
+        self,
+        type: str,  # noqa: A002 - the column's name
+        reference_id: str,
+        content_digest: str,
+        payload: dict[str, Any],
+        collection: str | None = None,
+    ) -> tuple[RowMapping, bool]:
+        """Ask for a decision on the reference's content ``content_digest``; returns (item, opened).
+
+        The same digest as the item holds: the item is returned unchanged, whatever its status (an
+        approval or rejection of that content stands). Another digest, or no item yet: the item is
+        (re)opened as pending with this payload and digest, clearing any earlier decision.
+        ``opened`` says whether anything was written.
+        """
+        require_choice("type", type, APPROVAL_TYPES)
+        digest = require_text("content_digest", content_digest, max_len=64)
+        existing = self.find_by_reference(type, reference_id)
+        if existing is not None and existing["content_digest"] == digest:
+            return existing, False
+        # enqueue inserts the item when there is none (and survives a concurrent insert); the update
+        # then puts this content up for decision.
+        item = self.enqueue(type, reference_id, payload, collection)
+        return self._update(item["id"], {
+            "payload": require_json_object("payload", payload),
+            "collection": None if collection is None else require_choice("collection", collection, COLLECTIONS),
+            "content_digest": digest, "status": "pending", "decided_at": None, "decision_note": None,
+        }), True
+
+    def find_by_reference(self, type: str, reference_id: str) -> RowMapping | None:  # noqa: A002
+        """The user's item about this mockup or product, or None."""
+        return self._by_reference(require_choice("type", type, APPROVAL_TYPES), reference_id)
+
     def _by_reference(self, type_: str, reference_id: str) -> RowMapping | None:
         stmt = select(approval_items).where(
             self._owned(), approval_items.c.type == type_, approval_items.c.reference_id == reference_id
@@ -103,16 +140,24 @@ class ApprovalStore(UserScopedStore):
             stmt = stmt.where(approval_items.c.type == require_choice("type", type, APPROVAL_TYPES))
         return paginate(self.conn, stmt.order_by(approval_items.c.created_at, approval_items.c.id), limit, offset)
 
-    def decide(self, item_id: str, decision: str, note: str | None = None) -> RowMapping:
+    def decide(self, item_id: str, decision: str, note: str | None = None, *,
+               content_digest: str | None = None) -> RowMapping:
         """Approve or reject a pending item, stamping ``decided_at``; a decided item is a Conflict.
 
         The status check is part of the UPDATE, so two people deciding at once cannot both win.
+        With ``content_digest`` (what the reviewer saw), the decision is refused with a Conflict
+        when the item has been reopened for other content in the meantime.
         """
         require_choice("decision", decision, DECISIONS)
         values = {"status": decision, "decided_at": utcnow(), "decision_note": optional_text("note", note, max_len=2000)}
-        if self._update_where(approval_items, item_id, values, approval_items.c.status == "pending"):
+        condition = approval_items.c.status == "pending"
+        if content_digest is not None:
+            condition = and_(condition, approval_items.c.content_digest == content_digest)
+        if self._update_where(approval_items, item_id, values, condition):
             return self.get(item_id)
         current = self.get(item_id)  # NotFound when it is not the acting user's
+        if current["status"] == "pending":
+            raise Conflict(f"approval item {item_id} now asks about other content; look at it again")
         raise Conflict(f"approval item {item_id} was already {current['status']}")
 
     def delete(self, item_id: str) -> None:

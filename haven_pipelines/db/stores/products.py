@@ -59,7 +59,7 @@ from haven_pipelines.domain.errors import ValidationError
 from haven_pipelines.domain.handles import is_valid_handle, product_handle
 from haven_pipelines.domain.pricing import make_sku, variant_title
 
-CREATE_STATUSES = ("draft", "pending", "active")
+CREATE_STATUSES = ("draft", "awaiting_approval", "approved", "active")
 MAX_TAGS = 250
 _IGNORED_VARIANT_KEYS = frozenset({"cost", "requires_shipping"})
 _VARIANT_KEYS = frozenset({
@@ -193,7 +193,7 @@ class ProductStore(UserScopedStore):
             quote_id: the user's quote.
             variants: at least one; see the module docstring for keys.
             images: see the module docstring for keys.
-            status: draft, pending or active.
+            status: draft, awaiting_approval, approved or active (see domain.approval for their meaning).
             product_id: a caller-chosen id (the catalogue builds SKUs from it); default a new UUID.
         """
         product_id = product_id or new_id()
@@ -302,8 +302,18 @@ class ProductStore(UserScopedStore):
         return self.get(product_id)
 
     def set_sync_error(self, product_id: str, error: str) -> ProductDetail:
-        """Record a failed sync: the (clipped) error, and status ``pending`` until a sync succeeds."""
-        self._update_in(products, self.kind, product_id, {"sync_error": clip_error(error), "status": "pending"})
+        """Record a failed sync: the (clipped) error, and status ``sync_error`` until a sync succeeds."""
+        self._update_in(products, self.kind, product_id, {"sync_error": clip_error(error), "status": "sync_error"})
+        return self.get(product_id)
+
+    def set_published(self, product_id: str, digest: str, status: str | None = None) -> ProductDetail:
+        """Record a successful publish (live or dry run) of the content with ``digest``: clears any
+        sync error, and sets ``status`` when given (``active`` live; a dry run leaves a failed product
+        ``approved``, since nothing went live)."""
+        values: dict[str, Any] = {"published_digest": require_text("digest", digest, max_len=64), "sync_error": None}
+        self._update_in(products, self.kind, product_id, values)
+        if status is not None:
+            return self.set_status(product_id, status)
         return self.get(product_id)
 
     def delete(self, product_id: str) -> None:

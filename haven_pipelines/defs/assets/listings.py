@@ -16,13 +16,14 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
     """Publish the product of each design; returns rows grouped as published, waiting, failed.
 
     Publishing is an upsert keyed by the stored Shopify id, so a re-run never creates a second
-    product. A design with no product yet, or a product the operator mode says must be approved
-    first, is waiting, not failed.
+    product, and content already published is not sent again (``unchanged``). A design with no
+    product yet, or whose product's content waits for approval (supervised and assisted modes), is
+    waiting, not failed: Shopify keeps what it has.
     """
     ctx = haven.ctx
     service = ProductService(ctx)
     owners, unknown = designs_by_owner(ctx.engine, asset_ids)
-    report: dict[str, list[dict]] = {"published": [], "waiting": [], "failed": []}
+    report: dict[str, list[dict]] = {"published": [], "unchanged": [], "waiting": [], "failed": []}
     report["failed"].extend({"asset_id": a, "error": "no such design asset"} for a in unknown)
     for user_id, ids in owners.items():
         for asset_id in ids:
@@ -31,7 +32,7 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
                 report["waiting"].append({"asset_id": asset_id, "reason": "no product built yet"})
                 continue
             try:
-                result = service.publish(user_id, product["id"])
+                result = service.publish(user_id, product["id"], skip_unchanged=True)
             except Conflict as exc:
                 report["waiting"].append({"asset_id": asset_id, "reason": str(exc)})
                 continue
@@ -39,7 +40,7 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
                 log.error("publishing the product of design %s failed: %s", asset_id, exc)
                 report["failed"].append({"asset_id": asset_id, "error": str(exc)})
                 continue
-            report["published"].append({
+            report["unchanged" if result.unchanged else "published"].append({
                 "asset_id": asset_id, "product_id": result.product_id, "handle": result.handle,
                 "shopify_gid": result.shopify_gid, "variants": result.variant_count,
                 "admin_url": result.admin_url, "dry_run": result.dry_run,
@@ -55,6 +56,7 @@ def listing_metadata(report: dict[str, list[dict]]) -> dict[str, object]:
         "listings_published": dg.MetadataValue.int(sum(1 for r in published if not r["dry_run"])),
         "listings_dry_run": dg.MetadataValue.int(sum(1 for r in published if r["dry_run"])),
         "variant_count": dg.MetadataValue.int(sum(r["variants"] for r in published)),
+        "unchanged": dg.MetadataValue.int(len(report.get("unchanged", ()))),
         "waiting": dg.MetadataValue.int(len(report["waiting"])),
         "failed": dg.MetadataValue.int(len(report["failed"])),
         "handle": dg.MetadataValue.text(first["handle"]) if first.get("handle") else None,
@@ -74,8 +76,10 @@ def shopify_listings(context: dg.AssetExecutionContext, haven: HavenResource) ->
     """Each design's product on Shopify, upserted with `productSet` through the Admin GraphQL API.
 
     In dry run (the default without Shopify credentials) every mutation is built, validated and
-    recorded in the outbox, and nothing is sent. Products not yet approved (supervised mode) are
-    counted as waiting; a publish error fails the run after the others are published.
+    recorded in the outbox, and nothing is sent. A product is sent only when its content differs from
+    what was last published; one whose content is not approved yet (supervised or assisted mode) is
+    counted as waiting and Shopify keeps the approved version. A publish error fails the run after
+    the others are published.
     """
     report = publish_designs(haven, list(context.partition_keys), context.log)
     return result_or_failure(report["failed"], "listing(s) failed", listing_metadata(report))

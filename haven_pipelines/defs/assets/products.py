@@ -9,23 +9,29 @@ from haven_pipelines.defs.metadata import result_or_failure, table
 from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
+from haven_pipelines.services.approvals import apply_design_decisions
 from haven_pipelines.services.products import ProductService
 
 
 def build_products(haven: HavenResource, asset_ids: list[str], log) -> dict[str, list[dict]]:
-    """Build or update the product of each design; returns rows grouped as built, waiting, failed.
+    """Apply each design's approval decisions, then build or update its product; returns rows grouped
+    as built, waiting, failed, and the number of decisions applied.
 
-    "Waiting" (the design's mockups are not approved yet) is normal in supervised mode and is not a
-    failure: the approval sensor requests this partition again once a person decides.
+    Applying decisions first is what makes a run requested by the approval sensor act on the
+    decisions it was requested for (the sensor itself writes nothing); it is idempotent. A product
+    built with a decision still awaited (``draft`` or ``awaiting_approval``) is normal in supervised
+    mode and is not a failure: the approval sensor requests this partition again once a person decides.
     """
     ctx = haven.ctx
     service = ProductService(ctx)
     owners, unknown = designs_by_owner(ctx.engine, asset_ids)
     report: dict[str, list[dict]] = {"built": [], "waiting": [], "failed": []}
     report["failed"].extend({"asset_id": a, "error": "no such design asset"} for a in unknown)
+    applied = 0
     for user_id, ids in owners.items():
         for asset_id in ids:
             try:
+                applied += apply_design_decisions(ctx.engine, user_id, asset_id)
                 result = service.build_for_design(user_id, asset_id)
             except Conflict as exc:
                 report["waiting"].append({"asset_id": asset_id, "user_id": user_id, "reason": str(exc)})
@@ -39,6 +45,7 @@ def build_products(haven: HavenResource, asset_ids: list[str], log) -> dict[str,
                 "created": result.created, "variants": result.variant_count, "images": result.image_count,
                 "status": result.status,
             })
+    report["decisions_applied"] = applied  # type: ignore[assignment]
     return report
 
 
@@ -49,7 +56,8 @@ def product_metadata(report: dict[str, list[dict]]) -> dict[str, object]:
         "products_built": dg.MetadataValue.int(len(built)),
         "products_created": dg.MetadataValue.int(sum(1 for r in built if r["created"])),
         "variants": dg.MetadataValue.int(sum(r["variants"] for r in built)),
-        "waiting_for_approval": dg.MetadataValue.int(len(report["waiting"])),
+        "awaiting_approval": dg.MetadataValue.int(sum(1 for r in built if r["status"] in ("draft", "awaiting_approval"))),
+        "decisions_applied": dg.MetadataValue.int(int(report.get("decisions_applied", 0))),
         "failed": dg.MetadataValue.int(len(report["failed"])),
         "products": table(built, ["asset_id", "product_id", "status", "created", "variants", "images"]),
     }
@@ -66,8 +74,11 @@ def products(context: dg.AssetExecutionContext, haven: HavenResource) -> dg.Mate
     """Products (title, description, variants with SKUs and prices, images) built from each design's
     approved mockups and the catalogue profile. Re-running updates the same product in place.
 
-    Designs whose mockups still await approval are counted as waiting, not failed; a design whose
-    product cannot be built fails the run with the reason, after the others are built.
+    First applies the reviewers' decisions on the design's mockups and product (idempotent). In
+    supervised mode a product asks for approval of its exact content once its mockups are all
+    decided; a rebuild with the same content keeps the approval, a changed one (prices, images, ...)
+    asks again. A design whose product cannot be built fails the run with the reason, after the
+    others are built.
     """
     report = build_products(haven, list(context.partition_keys), context.log)
     return result_or_failure(report["failed"], "product(s) could not be built", product_metadata(report))
