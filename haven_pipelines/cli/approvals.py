@@ -1,11 +1,11 @@
-"""``haven approvals``: the review queue for people."""
+"""``haven approvals``: the review queue for people, one item at a time or a batch at once."""
 
 from __future__ import annotations
 
 import click
 
 from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, paging_options, user_option
-from haven_pipelines.db.stores.approvals import ApprovalStore
+from haven_pipelines.services.review import KINDS, decide_all, decide_one, review_queue
 
 
 @click.group("approvals")
@@ -13,59 +13,96 @@ def approvals() -> None:
     """Review mockups and products waiting for a decision."""
 
 
+def _quote(text: str | None, width: int = 40) -> str:
+    if not text:
+        return "(no quote)"
+    text = " ".join(text.split())
+    if len(text) > width:
+        text = text[: width - 3] + "..."
+    return f'"{text}"'
+
+
 @approvals.command("list")
 @user_option
 @click.option("--status", type=click.Choice(["pending", "approved", "rejected"]), default="pending", show_default=True)
-@click.option("--type", "type_", type=click.Choice(["mockup", "product"]))
+@click.option("--type", "--kind", "type_", type=click.Choice(KINDS), help="Only mockups or only products.")
 @paging_options
 @json_option
 @handle_errors
 def list_items(user_ref, status, type_, limit, offset, as_json):
-    """List the queue, oldest first."""
+    """List the queue, oldest first, each item with its design's quote; says why when it is empty."""
+    eng = engine()
+    try:
+        page = review_queue(eng, acting_user(eng, user_ref), status=status, kind=type_, limit=limit, offset=offset)
+    finally:
+        eng.dispose()
+    if as_json:
+        echo_json({"total": page.total, "items": page.items, "empty_reason": page.empty_reason})
+        return
+    for r in page.items:
+        payload = r["payload"] or {}
+        what = payload.get("scene") or payload.get("title") or ""
+        click.echo(f"{r['id']}  {r['type']:7} {r['status']:8} {what:20} {_quote(r['quote_text'])}  design {r['design_id']}")
+    if page.empty_reason:
+        click.echo(page.empty_reason)
+    else:
+        click.echo(f"{len(page.items)} of {page.total}")
+
+
+def _batch_options(func):
+    func = click.option("--design", "design_id", help="With --all: only this design's items.")(func)
+    func = click.option("--kind", type=click.Choice(KINDS), help="With --all: only mockups or only products.")(func)
+    func = click.option("--all", "all_", is_flag=True, help="Every pending item (narrowed by --kind and --design).")(func)
+    return click.argument("item_id", required=False)(func)
+
+
+def _decide(user_ref, item_id, all_, kind, design_id, decision, note, as_json) -> None:
+    if bool(item_id) == bool(all_):
+        raise click.UsageError("give one ITEM_ID or --all")
+    if item_id and (kind or design_id):
+        raise click.UsageError("--kind and --design narrow --all; they do not go with an ITEM_ID")
     eng = engine()
     try:
         user_id = acting_user(eng, user_ref)
-        with eng.connect() as conn:
-            page = ApprovalStore(conn, user_id).list(status=status, type=type_, limit=limit, offset=offset)
+        if item_id:
+            facts = decide_one(eng, user_id, item_id, decision, note)
+        else:
+            batch = decide_all(eng, user_id, decision, kind=kind, design_id=design_id, note=note)
     finally:
         eng.dispose()
-    rows = [dict(r) for r in page.rows]
-    if as_json:
-        echo_json({"total": page.total, "items": rows})
+    if item_id:
+        if as_json:
+            echo_json(facts)
+        else:
+            click.echo(f"{decision} {facts['type']} {facts['reference_id']} (design {facts['asset_id']})")
         return
-    for r in rows:
-        payload = r["payload"] or {}
-        what = payload.get("scene") or payload.get("title") or ""
-        click.echo(f"{r['id']}  {r['type']:7} {r['status']:8} {what:20} {payload.get('mockupUrl') or payload.get('handle') or ''}")
-    click.echo(f"{len(rows)} of {page.total}")
-
-
-def _decide(user_ref: str, item_id: str, decision: str, note: str | None) -> None:
-    from haven_pipelines.services.approvals import decide
-
-    eng = engine()
-    try:
-        facts = decide(eng, acting_user(eng, user_ref), item_id, decision, note)
-    finally:
-        eng.dispose()
-    click.echo(f"{decision} {facts['type']} {facts['reference_id']} (design {facts['asset_id']})")
+    if as_json:
+        echo_json(batch.as_dict())
+        return
+    for d in batch.decided:
+        click.echo(f"{decision} {d['type']} {d['reference_id']} {_quote(d['quote_text'])} (design {d['design_id']})")
+    for s in batch.skipped:
+        click.echo(f"skipped {s['type']} {s['reference_id']}: {s['reason']}")
+    click.echo(f"{len(batch.decided)} {decision}, {len(batch.skipped)} skipped")
 
 
 @approvals.command("approve")
 @user_option
-@click.argument("item_id")
-@click.option("--note")
+@_batch_options
+@click.option("--note", help="A note kept with the decision.")
+@json_option
 @handle_errors
-def approve(user_ref, item_id, note):
-    """Approve an item; the approval sensor then builds and publishes what follows."""
-    _decide(user_ref, item_id, "approved", note)
+def approve(user_ref, item_id, all_, kind, design_id, note, as_json):
+    """Approve ITEM_ID, or every pending item with --all; the approval sensor then publishes what follows."""
+    _decide(user_ref, item_id, all_, kind, design_id, "approved", note, as_json)
 
 
 @approvals.command("reject")
 @user_option
-@click.argument("item_id")
-@click.option("--note")
+@_batch_options
+@click.option("--reason", "--note", "reason", required=True, help="Why (kept with the decision).")
+@json_option
 @handle_errors
-def reject(user_ref, item_id, note):
-    """Reject an item."""
-    _decide(user_ref, item_id, "rejected", note)
+def reject(user_ref, item_id, all_, kind, design_id, reason, as_json):
+    """Reject ITEM_ID, or every pending item with --all, with a reason."""
+    _decide(user_ref, item_id, all_, kind, design_id, "rejected", reason, as_json)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import click
 
-from haven_pipelines.cli.common import acting_user, app_context, echo_json, handle_errors, json_option, paging_options, user_option
-from haven_pipelines.db.stores.products import ProductStore
+from haven_pipelines.cli.common import (
+    acting_user,
+    app_context,
+    echo_json,
+    engine,
+    handle_errors,
+    json_option,
+    paging_options,
+    user_option,
+)
+from haven_pipelines.services import product_views
 
 
 @click.group("products")
@@ -61,7 +70,8 @@ def publish(user_ref, product_id, as_json):
 @products.command("retire")
 @user_option
 @click.argument("product_id")
-@click.option("--reason", type=click.Choice(["underperformer", "manual", "seasonal"]), required=True)
+@click.option("--reason", type=click.Choice(["underperformer", "manual", "seasonal"]), default="manual",
+              show_default=True, help="Why (Haven Hub's reasons; manual when not given, as in the source).")
 @handle_errors
 def retire(user_ref, product_id, reason):
     """Retire a product and archive it on Shopify."""
@@ -86,13 +96,10 @@ def retire(user_ref, product_id, reason):
 @handle_errors
 def list_products(user_ref, status, collection, search, limit, offset, as_json):
     """List products newest first with variants and images, and the total."""
-    from haven_pipelines.cli.common import engine
-
     eng = engine()
     try:
-        user_id = acting_user(eng, user_ref)
-        with eng.connect() as conn:
-            page = ProductStore(conn, user_id).list(status=status, collection=collection, search=search, limit=limit, offset=offset)
+        page = product_views.list_products(eng, acting_user(eng, user_ref), status=status, collection=collection, search=search,
+                             limit=limit, offset=offset)
     finally:
         eng.dispose()
     if as_json:
@@ -129,3 +136,74 @@ def reconcile(user_ref, fix, as_json):
         click.echo(f"  {d['product_id']}: " + "; ".join(d["differences"]))
     for m in report.missing_on_shopify:
         click.echo(f"  {m['product_id']}: deleted on Shopify ({m['gid']})")
+
+
+@products.command("create")
+@user_option
+@click.option("--file", "request_file", type=click.File("r"), required=True,
+              help="The create request as JSON (- for standard input): title, description, collection, quoteId, "
+                   "assetId, variants (size, frameStyle, price, compareAtPrice, isDigital), images, publishImmediately.")
+@json_option
+@handle_errors
+def create(user_ref, request_file, as_json):
+    """Create a product from Haven Hub's create request (snake_case or the source's camelCase names)."""
+    ctx = app_context()
+    try:
+        product = product_views.create_from_request(ctx, acting_user(ctx.engine, user_ref),
+                                                     product_views.read_request(request_file.read()))
+    finally:
+        ctx.close()
+    if as_json:
+        echo_json(product)
+        return
+    click.echo(f"created product {product['id']}: {len(product['variants'])} variants, {len(product['images'])} images, "
+               f"{product['status']}")
+    _echo_product(product)
+
+
+def _echo_product(p: dict) -> None:
+    click.echo(f"{p['title']}  ({p['id']})")
+    click.echo(f"  status:      {p['status']}" + (f" ({p['retire_reason']})" if p.get("retire_reason") else ""))
+    click.echo(f"  collection:  {p['collection'] or '-'}    handle: {p['handle']}")
+    if p.get("quote_text"):
+        click.echo(f"  quote:       {p['quote_text']}")
+    approval = p["approval"]
+    if not approval["required"]:
+        state = f"not needed (products run in {approval['mode']})"
+    elif approval["status"] is None:
+        state = "none opened yet"
+    else:
+        state = approval["status"] + (f" (item {approval['item_id']})" if approval["item_id"] else "")
+        if approval["note"]:
+            state += f": {approval['note']}"
+    click.echo(f"  approval:    {state}")
+    if approval.get("changes"):
+        click.echo(f"  changed:     {approval['changes']}")
+    click.echo(f"  shopify:     {p['shopify_product_gid'] or 'not published'}" + (f"  {p['admin_url']}" if p["admin_url"] else ""))
+    if p["sync_error"]:
+        click.echo(f"  sync error:  {p['sync_error']}")
+    click.echo(f"  variants ({len(p['variants'])}):")
+    for v in p["variants"]:
+        compare = f" (compare at {v['compare_at_price']})" if v["compare_at_price"] is not None else ""
+        click.echo(f"    {v['sku']:24} {v['title']:24} {v['price']!s:>8}{compare}")
+    click.echo(f"  images ({len(p['images'])}):")
+    for i in p["images"]:
+        click.echo(f"    {i['position']}. {i['source']:6} {i['src']}")
+
+
+@products.command("show")
+@user_option
+@click.argument("product_id")
+@json_option
+@handle_errors
+def show(user_ref, product_id, as_json):
+    """One product: variants with prices, images, status, sync error, Shopify admin link, approval state."""
+    eng = engine()
+    try:
+        product = product_views.product_view(eng, acting_user(eng, user_ref), product_id)
+    finally:
+        eng.dispose()
+    if as_json:
+        echo_json(product)
+    else:
+        _echo_product(product)
