@@ -6,7 +6,7 @@ Three measurements in this one process, each on a fresh SQLite app database and 
 with the same demo designs (``load_demo``), and one temporary ``DAGSTER_HOME`` (SQLite instance):
 
 1. ``pure``: the same (design, scene) renders through :class:`RenderService` directly, no Dagster.
-2. ``backfill``: ``approved_design_assets`` and ``mockups`` of ``demo_pipeline_job`` over the whole
+2. ``backfill``: ``approved_design_assets`` and ``mockups`` of ``catalogue_job`` over the whole
    partition range as ONE run (``BackfillPolicy.single_run()``, the range tags that ``haven pipeline
    run`` uses), executed in process as that command does.
 3. ``per-partition``: the same selection, one run per design partition, measured on the first
@@ -167,7 +167,7 @@ def main() -> None:
 
         from haven_pipelines.definitions import defs
 
-        job = defs.resolve_job_def("demo_pipeline_job")
+        job = defs.resolve_job_def("catalogue_job")
         selection = [dg.AssetKey("approved_design_assets"), dg.AssetKey("mockups")]
         print(f"nightly bench: {args.designs} demo designs x 5 scenes, local renderer, "
               f"{os.cpu_count()} cores, folder {root}")

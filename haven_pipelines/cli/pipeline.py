@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from haven_pipelines.cli.common import handle_errors
 from haven_pipelines.db.engine import create_engine
-from haven_pipelines.db.tables import assets, mockups, products, shopify_outbox
+from haven_pipelines.db.tables import approval_items, assets, mockups, products, shopify_outbox
 from haven_pipelines import settings
 
 # Dagster's console logger prints every step event at DEBUG; people want the asset logs (INFO).
@@ -63,7 +63,7 @@ def run(batch):
             ordered = list(instance.get_dynamic_partitions(DESIGNS_PARTITION))
             wanted = [k for k in ordered if k in set(keys)]
             ok = True
-            graph = defs.resolve_job_def("demo_pipeline_job")
+            graph = defs.resolve_job_def("catalogue_job")
             for start in range(0, len(wanted), batch):
                 chunk = wanted[start : start + batch]
                 click.echo(f"materialising {len(chunk)} design(s): designs → mockups → products → shopify_listings")
@@ -102,13 +102,16 @@ def _summary(engine, designs: int) -> None:
         recorded = conn.execute(select(func.count()).select_from(shopify_outbox).where(shopify_outbox.c.operation == "ProductSet")).scalar_one()
         credits = conn.execute(select(func.coalesce(func.sum(mockups.c.credits_used), 0))).scalar_one()
         design_total = conn.execute(select(func.count()).select_from(assets).where(assets.c.approval_status == "approved")).scalar_one()
+        waiting = conn.execute(select(func.count()).select_from(approval_items).where(approval_items.c.status == "pending")).scalar_one()
     images = settings.data_dir() / "images" / "mockups"
     click.echo("")
     click.echo("Summary")
     click.echo(f"  designs        {design_total} approved ({designs} materialised)")
     click.echo(f"  mockups        {sum(by_status.values())} ({', '.join(f'{v} {k}' for k, v in sorted(by_status.items())) or 'none'})")
     click.echo(f"  products       {product_count} ({active} live on Shopify"
-               + ("; in dry run they stay draft and the outbox holds what would be sent)" if recorded and not active else ")"))
+               + ("; in dry run nothing goes live and the outbox holds what would be sent)" if recorded and not active else ")"))
+    if waiting:
+        click.echo(f"  approvals      {waiting} waiting for a decision: haven approvals list")
     click.echo(f"  listings       {recorded} productSet mutation(s) recorded in shopify_outbox (dry run: nothing sent)"
                if recorded else "  listings       none recorded")
     click.echo(f"  credits        {credits} charged (the local renderer is free)")

@@ -2,14 +2,17 @@
 
 | job | what it does |
 | --- | --- |
+| ``catalogue_job`` | the main job: the design graph (designs, mockups, products, listings) over design partitions |
+| ``design_listing_job`` | one design's decisions applied, product built and listing published (the approval sensor's run) |
 | ``generate_mockups_job`` | render 1-20 of a user's designs x 1-5 scenes (Haven Hub's generate request) |
 | ``publish_product_job`` | publish one product to Shopify (or record it in dry run) |
 | ``retire_product_job`` | retire one product (underperformer, manual or seasonal) and archive it on Shopify |
 | ``nightly_catalog_job`` | render what is pending, build products, publish them, reconcile, sweep reservations |
 | ``retry_queue_job`` | retry due entries of the retry queue |
-| ``demo_pipeline_job`` | the design graph (designs, mockups, products, listings) over a range of design partitions |
-| ``design_catalogue_job`` | products and listings of one design (requested after an approval) |
 | ``credit_report_job`` | the analyst tables |
+
+Jobs that render spend credits (one per mockup with Dynamic Mockups, none with the local renderer);
+their descriptions say so, as the UI's launchpad shows them.
 
 The op jobs record an ``AssetMaterialization`` per design partition they touch, so the asset
 graph shows their work exactly as if the assets had run.
@@ -104,7 +107,7 @@ class ProductConfig(UserConfig):
 class RetireConfig(ProductConfig):
     """Retire a product, with the reason."""
 
-    reason: str = Field(description="underperformer, manual or seasonal")
+    reason: str = Field(default="manual", description="underperformer, manual (the default, as in Haven Hub) or seasonal")
 
     @field_validator("reason")
     @classmethod
@@ -197,7 +200,11 @@ def generate_mockups(
     return {"rendered": [o.asset_id for o in report["outcomes"]]}
 
 
-@dg.job(description="Render mockups of 1-20 of a user's designs in 1-5 scenes, within the credit budget.")
+@dg.job(description=(
+    "Render mockups of 1-20 of a user's designs in 1-5 scenes (Haven Hub's generate request), within the "
+    "annual credit budget: spends one credit per render with Dynamic Mockups. Launched by "
+    "approved_designs_sensor, or from the launchpad with the user and design ids."
+))
 def generate_mockups_job():
     """Haven Hub's generate-mockups request as a launchpad job."""
     generate_mockups()
@@ -228,7 +235,10 @@ def publish_product(context: dg.OpExecutionContext, config: ProductConfig, haven
     context.add_output_metadata(metadata)
 
 
-@dg.job(description="Publish one product to Shopify (recorded only, in dry run).")
+@dg.job(description=(
+    "Publish one product to Shopify with productSet (recorded in the outbox only, in dry run). In "
+    "supervised or assisted mode the product's current content must be approved. Spends no credits."
+))
 def publish_product_job():
     """Publish a product from the launchpad."""
     publish_product()
@@ -247,7 +257,7 @@ def retire_product(context: dg.OpExecutionContext, config: RetireConfig, haven: 
     context.add_output_metadata(metadata)
 
 
-@dg.job(description="Retire one product (underperformer, manual or seasonal) and archive it on Shopify.")
+@dg.job(description="Retire one product (underperformer, manual or seasonal) and archive it on Shopify. Spends no credits.")
 def retire_product_job():
     """Retire a product from the launchpad."""
     retire_product()
@@ -279,7 +289,8 @@ def render_pending(context: dg.OpExecutionContext, haven: HavenResource, budget:
 
 @dg.op
 def build_pending_products(context: dg.OpExecutionContext, haven: HavenResource, designs: list[str]) -> list[str]:
-    """Build or update the product of each design whose mockups are approved."""
+    """Apply each design's approval decisions, then build or update its product (asking for approval
+    where its content is new or changed)."""
     report = build_products(haven, designs, context.log)
     record_designs(context, products, {r["asset_id"]: {"product_id": r["product_id"], "status": r["status"],
                                                        "variants": r["variants"]} for r in report["built"]})
@@ -289,7 +300,8 @@ def build_pending_products(context: dg.OpExecutionContext, haven: HavenResource,
 
 @dg.op
 def publish_approved(context: dg.OpExecutionContext, haven: HavenResource, designs: list[str]) -> list[str]:
-    """Publish the products built tonight that may be published (approved, or autopilot)."""
+    """Publish the products built tonight that may be published (approved content, or autopilot) and
+    whose content differs from what was last published."""
     report = publish_designs(haven, designs, context.log)
     record_designs(context, shopify_listings, {r["asset_id"]: {"handle": r["handle"], "dry_run": r["dry_run"],
                                                                "variants": r["variants"]} for r in report["published"]})
@@ -319,7 +331,11 @@ def sweep_reservations(context: dg.OpExecutionContext, haven: HavenResource) -> 
     context.add_output_metadata({"reservations_refunded": len(refunded)})
 
 
-@dg.job(description="Nightly: render pending mockups, build and publish products, reconcile with Shopify, sweep stale reservations.")
+@dg.job(description=(
+    "Nightly: render every approved design's missing mockups (spends credits with Dynamic Mockups), "
+    "apply approval decisions, build products, publish what is approved and changed, reconcile with "
+    "Shopify, refund stale reservations. Run by nightly_catalog_schedule."
+))
 def nightly_catalog_job():
     """The nightly catalogue run (see nightly_catalog_schedule)."""
     built = build_pending_products(render_pending())
@@ -338,7 +354,10 @@ def retry_due(context: dg.OpExecutionContext, config: RetryConfig, haven: HavenR
                                  "failed": summary.failed, "dead": summary.dead})
 
 
-@dg.job(description="Retry the due entries of the retry queue, with backoff, up to each entry's limit.")
+@dg.job(description=(
+    "Retry the due entries of the retry queue (failed renders), with backoff, up to each entry's limit; "
+    "a retried render spends its credit again (failures are refunded). Launched by retry_queue_sensor."
+))
 def retry_queue_job():
     """Run by retry_queue_sensor when entries are due."""
     retry_due()
@@ -348,20 +367,29 @@ def retry_queue_job():
 
 DESIGN_GRAPH = [approved_design_assets, mockups, products, shopify_listings]
 
-demo_pipeline_job = dg.define_asset_job(
-    "demo_pipeline_job",
+catalogue_job = dg.define_asset_job(
+    "catalogue_job",
     selection=dg.AssetSelection.assets(*DESIGN_GRAPH),
-    description="The design graph (designs, mockups, products, listings) for a range of design partitions.",
+    description=(
+        "The main catalogue job: approved designs -> mockups -> products -> Shopify listings for a range "
+        "of design partitions (what `haven pipeline run` launches). Renders only missing mockups "
+        "(spends credits with Dynamic Mockups), applies approval decisions, asks for approvals in "
+        "supervised mode, and publishes what is approved and changed."
+    ),
 )
-design_catalogue_job = dg.define_asset_job(
-    "design_catalogue_job",
+design_listing_job = dg.define_asset_job(
+    "design_listing_job",
     selection=dg.AssetSelection.assets(products, shopify_listings),
-    description="Build and publish one design's product (requested after an approval decision).",
+    description=(
+        "One design's product and listing: applies its approval decisions, builds the product (asking "
+        "for approval when its content is new or changed) and publishes it once approved. Launched by "
+        "approval_decisions_sensor after a decision. Spends no credits."
+    ),
 )
 credit_report_job = dg.define_asset_job(
     "credit_report_job",
     selection=dg.AssetSelection.assets(*ANALYST_TABLES),
-    description="Rebuild the analyst tables (credit usage by month and scene, render outcomes).",
+    description="Rebuild the analyst tables (credit usage by month and scene, render outcomes). Spends no credits.",
 )
 
 JOBS = [
@@ -370,7 +398,7 @@ JOBS = [
     retire_product_job,
     nightly_catalog_job,
     retry_queue_job,
-    demo_pipeline_job,
-    design_catalogue_job,
+    catalogue_job,
+    design_listing_job,
     credit_report_job,
 ]

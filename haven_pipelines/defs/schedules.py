@@ -49,7 +49,13 @@ def build_nightly_schedule(hour: int, timezone: str) -> dg.ScheduleDefinition:
         cron_schedule=f"0 {hour} * * *",
         execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Every night: render pending mockups, build and publish products, reconcile with Shopify, sweep stale reservations.",
+        description=(
+            f"Every night at {hour:02d}:00 ({timezone}): launches nightly_catalog_job, which renders pending "
+            "mockups (spends credits with Dynamic Mockups, within each user's annual budget), applies approval "
+            "decisions, builds products, publishes what is approved and changed, reconciles with Shopify and "
+            "refunds stale reservations. Stopped by default: start it under Automation, or "
+            "`dagster schedule start nightly_catalog_schedule`."
+        ),
     )
 
 
@@ -64,7 +70,11 @@ monthly_credit_report_schedule = dg.ScheduleDefinition(
     cron_schedule="0 6 1 * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="On the 1st of each month: rebuild the analyst tables (credit usage, render outcomes).",
+    description=(
+        "On the 1st of each month at 06:00 UTC: launches credit_report_job to rebuild the analyst tables "
+        "(credit usage, render outcomes). Spends no credits. Stopped by default: start it under Automation, "
+        "or `dagster schedule start monthly_credit_report_schedule`."
+    ),
 )
 
 SCHEDULES = [nightly_catalog_schedule, monthly_credit_report_schedule]

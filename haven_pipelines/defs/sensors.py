@@ -1,8 +1,15 @@
 """Sensors: newly approved designs, approval decisions, and the retry queue.
 
+A sensor only decides: its evaluation reads the application database and returns run requests, a
+cursor and partition requests; it writes nothing else, because Dagster may evaluate a tick again,
+late, or not at all. The runs it requests do the writes, idempotently.
+
 Each keeps a cursor in Dagster (the last row it handled), so a tick reads only what is new, and
 gives every run request a key derived from what it covers: a repeated tick, or a cursor reset,
 never launches the same work twice.
+
+All three start STOPPED (a deployment turns on what it wants): in the UI, Automation -> the sensor
+-> Start, or ``dagster sensor start <name>``.
 """
 
 import hashlib
@@ -11,11 +18,11 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from haven_pipelines.defs.jobs import design_catalogue_job, generate_mockups_job, retry_queue_job
+from haven_pipelines.defs.jobs import design_listing_job, generate_mockups_job, retry_queue_job
 from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded
-from haven_pipelines.services.approvals import apply_decision, decisions_page
+from haven_pipelines.services.approvals import decisions_page
 from haven_pipelines.services.designs import approved_designs_page, decode_cursor, encode_cursor, scenes_for_design
 from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST, RenderService, RenderTask
 from haven_pipelines.services.retries import due_entries
@@ -37,12 +44,23 @@ def _design_id(row: dict) -> str:
     return row.get("asset_id") or row["id"]
 
 
-@dg.sensor(job=generate_mockups_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(
+    job=generate_mockups_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "Every minute: finds newly approved designs, adds their `designs` partitions and launches "
+        "`generate_mockups_job` (up to 20 designs per run, in the scenes each design's collection "
+        "recommends). Spends render credits (one per mockup with Dynamic Mockups; none with the local "
+        "renderer); a user whose annual budget cannot cover the designs gets no run. Stopped by "
+        "default: start it under Automation, or `dagster sensor start approved_designs_sensor`."
+    ),
+)
 def approved_designs_sensor(
     context: dg.SensorEvaluationContext, haven: HavenResource, budget: CreditBudgetResource
 ) -> dg.SensorResult | dg.SkipReason:
     """Finds newly approved designs, adds their partitions, and requests mockup runs (up to 20
-    designs per run, each in the scenes its collection recommends).
+    designs per run, each in the scenes its collection recommends). Read only: the runs render.
 
     A user whose remaining annual credits cannot cover their new designs gets no run; the tick says
     so, and the nightly job renders those designs once credits allow.
@@ -82,39 +100,68 @@ def approved_designs_sensor(
     return dg.SensorResult(run_requests=run_requests, cursor=next_cursor, dynamic_partitions_requests=partitions)
 
 
-@dg.sensor(job=design_catalogue_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(
+    job=design_listing_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "Every 30 seconds: reads new approval decisions and launches `design_listing_job` for each "
+        "design concerned, which applies the decisions, builds the product (asking for its approval "
+        "once the mockups are decided) and publishes it once approved. Writes nothing itself. Spends "
+        "no render credits; publishing writes to Shopify (or the dry-run outbox). Stopped by default: "
+        "start it under Automation, or `dagster sensor start approval_decisions_sensor`."
+    ),
+)
 def approval_decisions_sensor(context: dg.SensorEvaluationContext, haven: HavenResource) -> dg.SensorResult | dg.SkipReason:
-    """Acts on decided approval items: updates the mockup (approved or rejected) and, for an
-    approval, requests the design's product and listing run."""
+    """Requests the design's catalogue run for each new decision: every mockup decision (the
+    product may now be ready for review) and every product approval (it may now be published).
+
+    Read only: the run applies the decisions (``products`` asset, first step). The run key names the
+    item and its decision time, so a reopened item decided again gets a new run, and a repeated tick
+    gets none.
+    """
     engine = haven.ctx.engine
     items = decisions_page(engine, decode_cursor(context.cursor), DECISIONS_PER_TICK)
     if not items:
         return dg.SkipReason("no new approval decisions")
-    latest_item_by_design: dict[str, str] = {}
+    latest_by_design: dict[str, dict] = {}
     for item in items:
-        result = apply_decision(engine, item["id"])
-        if result.get("status") == "approved" and result.get("asset_id"):
-            latest_item_by_design[result["asset_id"]] = item["id"]
+        # A rejected product needs no run: nothing changes until its content does.
+        wanted = item["type"] == "mockup" or item["status"] == "approved"
+        if wanted and item["asset_id"]:
+            latest_by_design[item["asset_id"]] = item
     cursor = encode_cursor(items[-1]["decided_at"], items[-1]["id"])
-    if not latest_item_by_design:
-        return dg.SensorResult(skip_reason=f"{len(items)} decision(s) applied; none approved anything", cursor=cursor)
+    if not latest_by_design:
+        return dg.SensorResult(skip_reason=f"{len(items)} decision(s) read; none needs a run", cursor=cursor)
     known = set(context.instance.get_dynamic_partitions(DESIGNS_PARTITION))
-    missing = [a for a in latest_item_by_design if a not in known]
+    missing = [a for a in latest_by_design if a not in known]
     return dg.SensorResult(
         run_requests=[
-            # Keyed by the decision, so each approval asks for the design's catalogue run once.
-            dg.RunRequest(run_key=f"approval:{item_id}", partition_key=asset_id,
-                          tags={"haven/trigger": "approval_decisions_sensor"})
-            for asset_id, item_id in latest_item_by_design.items()
+            dg.RunRequest(
+                run_key=f"approval:{item['id']}:{item['decided_at'].isoformat()}",
+                partition_key=asset_id,
+                tags={"haven/user": item["user_id"], "haven/trigger": "approval_decisions_sensor"},
+            )
+            for asset_id, item in latest_by_design.items()
         ],
         cursor=cursor,
         dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(DESIGNS_PARTITION, missing)] if missing else [],
     )
 
 
-@dg.sensor(job=retry_queue_job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(
+    job=retry_queue_job,
+    minimum_interval_seconds=120,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "Every 2 minutes: launches `retry_queue_job` when entries of the retry queue (failed renders) "
+        "are due after their backoff. Retried renders spend credits again (failures are refunded). "
+        "Stopped by default: start it under Automation, or `dagster sensor start retry_queue_sensor`."
+    ),
+)
 def retry_queue_sensor(context: dg.SensorEvaluationContext, haven: HavenResource) -> dg.RunRequest | dg.SkipReason:
     """Requests a retry run when entries of the retry queue are due (their backoff has passed).
+    Read only: the run retries and updates the entries.
 
     The run key names the due entries and their attempt counts, so one set of due entries gets one
     run; after the run the entries change (retried, rescheduled or dead) and a later tick may ask again.

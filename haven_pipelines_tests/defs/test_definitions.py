@@ -11,7 +11,7 @@ def test_definitions_validate_and_every_job_resolves():
     names = {job.name for job in repo.get_all_jobs()}
     assert {
         "generate_mockups_job", "publish_product_job", "retire_product_job", "nightly_catalog_job",
-        "retry_queue_job", "demo_pipeline_job", "design_catalogue_job", "credit_report_job",
+        "retry_queue_job", "catalogue_job", "design_listing_job", "credit_report_job",
     } <= names
 
 

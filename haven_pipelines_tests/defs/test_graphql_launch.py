@@ -3,7 +3,7 @@
 Starts ``dagster-webserver -m haven_pipelines.definitions`` as a subprocess (its own process group)
 with a temporary ``DAGSTER_HOME`` and a temporary, migrated SQLite app database holding two demo
 designs. Then, over GraphQL only: adds a design partition (the UI's "add partition"), submits
-``demo_pipeline_job`` for it with :class:`dagster_graphql.DagsterGraphQLClient`, polls the run status
+``catalogue_job`` for it with :class:`dagster_graphql.DagsterGraphQLClient`, polls the run status
 with a bounded wait, and reads the run's materialisations and their metadata. Finally it checks the
 app database: the design's mockups were rendered and its product recorded in the dry-run outbox.
 
@@ -255,14 +255,14 @@ def test_launch_demo_pipeline_through_graphql(webserver: Webserver):
 
     client = DagsterGraphQLClient("127.0.0.1", port_number=webserver.port, timeout=30)
     run_id = client.submit_job_execution(
-        "demo_pipeline_job", repository_location_name=LOCATION, repository_name=repo["name"],
+        "catalogue_job", repository_location_name=LOCATION, repository_name=repo["name"],
         tags={"dagster/partition": design},
     )
     status = _wait_for_run(client, run_id, webserver)
     run = webserver.graphql(RUN_RESULT, {"runId": run_id})["runOrError"]
     assert run["__typename"] == "Run", run
     assert status == "SUCCESS", f"run {run_id} ended {status}:\n{webserver.log_tail()}"
-    assert run["jobName"] == "demo_pipeline_job"
+    assert run["jobName"] == "catalogue_job"
     assert {"key": "dagster/partition", "value": design} in run["tags"]
 
     by_asset = {"/".join(m["assetKey"]["path"]): m for m in run["assetMaterializations"]}
