@@ -8,7 +8,6 @@ dry-run outbox and no approval is pending; a fourth ``haven pipeline run`` opens
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -66,17 +65,6 @@ def _counts(url: str) -> dict[str, object]:
     return {"designs": designs, "published": published, "pending": pending, "items": items, "product_sets": product_sets}
 
 
-def _approve_all(haven) -> None:
-    """``haven approvals approve --all``."""
-    # TODO(lead): once h6-operator-cli lands `haven approvals approve --all`, replace the body with
-    #     haven("approvals", "approve", "--all")
-    # Until then: list the pending items and approve each with `haven approvals approve ITEM_ID`.
-    listed = json.loads(haven("approvals", "list", "--limit", "100", "--json"))
-    assert listed["total"] <= 100, "more pending items than one page"
-    for item in listed["items"]:
-        haven("approvals", "approve", item["id"])
-
-
 def test_supervised_shop_publishes_after_two_rounds_of_approval(haven):
     started = time.monotonic()
     try:
@@ -90,13 +78,13 @@ def test_supervised_shop_publishes_after_two_rounds_of_approval(haven):
         assert first["pending"] > 0, "supervised: the rendered mockups should wait for approval"
         assert first["product_sets"] == 0, "nothing may be published before an approval"
 
-        _approve_all(haven)
+        haven("approvals", "approve", "--all")
         haven("pipeline", "run")
         second = _counts(haven.url)
         assert second["pending"] == 2, f"one product approval per design expected, got {second['pending']} pending"
         assert second["product_sets"] == 0, "a product was published before its approval"
 
-        _approve_all(haven)
+        haven("approvals", "approve", "--all")
         haven("pipeline", "run")
         third = _counts(haven.url)
         assert third["published"] == third["designs"], f"designs without a productSet in the outbox: {third}"
