@@ -17,8 +17,8 @@ the run records it checks that no user ever had more runs at once than the profi
 
 from __future__ import annotations
 
-import os
 import time
+from contextlib import ExitStack
 from decimal import Decimal
 
 import pytest
@@ -53,29 +53,31 @@ OLD_8X10_PRICE = Decimal("24.99")
 
 @pytest.fixture
 def deployment(tmp_path, monkeypatch):
-    """A migrated application database, an empty instance database, two fake shops; stopped afterwards."""
-    app_url = create_pg_database("haven_e2e_app")
-    instance_url = create_pg_database("haven_e2e_dagster")
-    shops = {SUPERVISED: FakeShopify(shop="haven-supervised").start(),
-             AUTOPILOT: FakeShopify(shop="haven-autopilot").start()}
-    deploy = None
-    try:
+    """A migrated application database, an empty instance database, two fake shops; stopped afterwards.
+
+    Each resource's clean-up is registered the moment it exists, so an interruption at any point
+    (even during set-up) drops the databases, closes the shops and stops every process.
+    """
+    with ExitStack() as cleanup:
+        app_url = create_pg_database("haven_e2e_app")
+        cleanup.callback(drop_pg_database, app_url)
+        instance_url = create_pg_database("haven_e2e_dagster")
+        cleanup.callback(drop_pg_database, instance_url)
+        shops = {}
+        for email, name in ((SUPERVISED, "haven-supervised"), (AUTOPILOT, "haven-autopilot")):
+            shops[email] = cleanup.enter_context(FakeShopify(shop=name))
         upgrade(app_url)
         deploy = Deployment.create(tmp_path, app_url, instance_url, generate_key(), shops)
+        cleanup.callback(_stop_and_check, deploy)
         for name, value in deploy.env.items():
             monkeypatch.setenv(name, value)
         yield deploy
-    finally:
-        try:
-            if deploy is not None:
-                deploy.stop()
-                left = deploy.leftover_processes()
-                assert not left, f"processes left behind: {left}"
-        finally:
-            for shop in shops.values():
-                shop.close()
-            drop_pg_database(instance_url)
-            drop_pg_database(app_url)
+
+
+def _stop_and_check(deploy: Deployment) -> None:
+    deploy.stop()
+    left = deploy.leftover_processes()
+    assert not left, f"processes left behind: {left}"
 
 
 def _add_autopilot_user(deploy: Deployment, designs: int) -> list[str]:
