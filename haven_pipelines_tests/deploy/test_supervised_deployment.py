@@ -37,7 +37,9 @@ from haven_pipelines_tests.conftest import create_pg_database, drop_pg_database
 from haven_pipelines_tests.deploy.harness import USER_TAG, Deployment, max_overlap, tag_limits
 from haven_pipelines_tests.fakes.shopify_server import FakeShopify
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1800)]
+# Every run is its own process: on a shared 2-core machine the scenario up to the autopilot listings
+# took 27 minutes, so the whole test gets an hour (each wait has its own, shorter bound).
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(3600)]
 
 SUPERVISED = DEMO_EMAIL
 AUTOPILOT = "autopilot@haven.test"
