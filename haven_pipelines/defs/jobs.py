@@ -171,8 +171,9 @@ def _by_design(report: dict[str, object]) -> dict[str, dict]:
 @dg.op(pool=RENDER_POOL)
 def generate_mockups(
     context: dg.OpExecutionContext, config: GenerateMockupsConfig, haven: HavenResource, budget: CreditBudgetResource
-) -> dict:
-    """Render the requested designs x scenes for the user, after checking ownership and credits."""
+) -> list[str]:
+    """Render the requested designs x scenes for the user, after checking ownership and credits;
+    returns the design ids for the product and listing steps that follow."""
     ctx = haven.ctx
     user_id = acting_user(haven, config.user)
     for asset_id in config.asset_ids:
@@ -197,17 +198,10 @@ def generate_mockups(
     context.add_output_metadata(metadata)
     if report["refused"]:
         raise dg.Failure(description="not rendered, nothing charged: " + "; ".join(report["refused"].values()), metadata=metadata)
-    return {"rendered": [o.asset_id for o in report["outcomes"]]}
+    # The designs go on to their products and listings in the same run (see generate_mockups_job).
+    return list(dict.fromkeys(config.asset_ids))
 
 
-@dg.job(description=(
-    "Render mockups of 1-20 of a user's designs in 1-5 scenes (Haven Hub's generate request), within the "
-    "annual credit budget: spends one credit per render with Dynamic Mockups. Launched by "
-    "approved_designs_sensor, or from the launchpad with the user and design ids."
-))
-def generate_mockups_job():
-    """Haven Hub's generate-mockups request as a launchpad job."""
-    generate_mockups()
 
 
 # -- publish and retire ----------------------------------------------------------------------------------------
@@ -341,6 +335,27 @@ def nightly_catalog_job():
     built = build_pending_products(render_pending())
     reconcile_shopify(publish_approved(built))
     sweep_reservations()
+
+
+# The generate request's job comes after the nightly ops it reuses (a job's body runs when it is defined).
+
+
+@dg.job(description=(
+    "Render mockups of 1-20 of a user's designs in 1-5 scenes (Haven Hub's generate request), within the "
+    "annual credit budget: spends one credit per render with Dynamic Mockups. Then, in the same run, "
+    "build each design's product and publish what may be published: in autopilot the listing goes out "
+    "at once; in supervised mode the mockups wait for review and the approval sensor carries the design "
+    "on. Launched by approved_designs_sensor, or from the launchpad with the user and design ids."
+))
+def generate_mockups_job():
+    """Haven Hub's generate-mockups request as a launchpad job, carried on to products and listings.
+
+    Without the product and listing steps an autopilot design stopped after its mockups on a running
+    deployment: nothing decides an approval for it, so the approval sensor never asks for its
+    listing, and it waited for the nightly. The steps are idempotent and follow the approval rules,
+    so for a supervised design they build nothing that needs a decision yet.
+    """
+    publish_approved(build_pending_products(generate_mockups()))
 
 
 # -- retries ---------------------------------------------------------------------------------------------------------

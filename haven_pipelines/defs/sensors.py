@@ -51,7 +51,8 @@ def _design_id(row: dict) -> str:
     description=(
         "Every minute: finds newly approved designs, adds their `designs` partitions and launches "
         "`generate_mockups_job` (up to 20 designs per run, in the scenes each design's collection "
-        "recommends). Spends render credits (one per mockup with Dynamic Mockups; none with the local "
+        "recommends); the same run builds each design's product and, in autopilot, publishes it "
+        "(supervised designs wait for review). Spends render credits (one per mockup with Dynamic Mockups; none with the local "
         "renderer); a user whose annual budget cannot cover the designs gets no run. Stopped by "
         "default: start it under Automation, or `dagster sensor start approved_designs_sensor`."
     ),

@@ -152,6 +152,39 @@ def test_an_autopilot_shop_publishes_once_per_change_without_approvals(app_db, i
         engine.dispose()
 
 
+def _sensor_run(request: dg.RunRequest, instance, resources) -> None:
+    """Execute the op job an approved_designs_sensor request names, with its run config."""
+    job = _defs(resources).resolve_job_def(request.job_name or approved_designs_sensor.job_name)
+    result = job.execute_in_process(instance=instance, run_config=request.run_config, tags=request.tags)
+    assert result.success
+
+
+def test_the_sensor_run_carries_an_autopilot_design_to_its_listing_and_a_supervised_one_to_review(app_db, instance):
+    # On a running deployment the approved-designs sensor is all that starts a design: its one run
+    # must reach the listing in autopilot (nothing else would until the nightly), and must publish
+    # nothing for a supervised shop, whose mockups wait for review.
+    auto = app_db.user("auto@example.com", mode="autopilot")
+    supervised = app_db.user("review@example.com", mode="supervised")
+    assert auto != supervised
+    [auto_design] = app_db.designs(auto, 1)
+    [supervised_design] = app_db.designs(supervised, 1)
+    resources = build_resources(app_db.haven())
+    engine = create_engine(app_db.url)
+    try:
+        tick = _tick(approved_designs_sensor, instance, resources)
+        assert {r.tags["haven/user"] for r in tick.run_requests} == {auto, supervised}
+        for request in tick.run_requests:
+            _sensor_run(request, instance, resources)
+        assert len(_product_sets(engine)) == 1
+        with engine.connect() as conn:
+            owners = conn.execute(select(shopify_outbox.c.user_id).where(shopify_outbox.c.operation == "ProductSet")).scalars().all()
+        assert owners == [auto]
+        assert {i["type"] for i in _items(engine)} == {"mockup"}  # the supervised design waits for review
+        assert all(i["user_id"] == supervised and i["status"] == "pending" for i in _items(engine))
+    finally:
+        engine.dispose()
+
+
 def test_no_sensor_tick_writes_to_the_application_database(app_db, instance):
     from datetime import UTC, datetime, timedelta
 
