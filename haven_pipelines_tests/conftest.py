@@ -142,12 +142,12 @@ def sqlite_url(sqlite_template, tmp_path) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> Iterator[str]:
+def db_url(request) -> Iterator[str]:
     """A fresh, migrated database URL, once on SQLite and once on PostgreSQL."""
-    # Templates are asked for by name, so that a SQLite run never builds (or skips for want of) the
-    # PostgreSQL one.
+    # Asked for by name, so that a SQLite run never builds (or skips for want of) the PostgreSQL
+    # template. On SQLite it is the test's one file, the same as :func:`sqlite_url`.
     if request.param == "sqlite":
-        yield copy_sqlite_template(request.getfixturevalue("sqlite_template"), tmp_path)
+        yield request.getfixturevalue("sqlite_url")
         return
     url = create_pg_database(template=request.getfixturevalue("pg_template"))
     try:
