@@ -15,7 +15,9 @@ def _run(args: list[str], db_url: str, data_dir: Path):
     return CliRunner().invoke(main, args, env=env, catch_exceptions=False)
 
 
-def test_status_says_what_to_run_then_upgrade_brings_it_to_head(sqlite_url, tmp_path):
+def test_status_says_what_to_run_then_upgrade_brings_it_to_head(tmp_path):
+    # A new, empty file: the sqlite_url fixture hands out an already migrated copy.
+    sqlite_url = f"sqlite:///{tmp_path / 'empty.db'}"
     before = _run(["db", "status"], sqlite_url, tmp_path)
     assert before.exit_code == 1 and "none (empty)" in before.output and "run `haven db upgrade`" in before.output
     upgraded = _run(["db", "upgrade"], sqlite_url, tmp_path)

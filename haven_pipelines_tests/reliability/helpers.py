@@ -96,8 +96,10 @@ def make_design(ctx, user_id: str, *, data: bytes | None = None, collection: str
 
 
 def seed_tenant(ctx, email: str, *, mode: str = "supervised") -> Tenant:
-    """A user with one design rendered in two scenes (mockups waiting for approval in supervised mode)
-    and its product built: rows in every user-scoped table that a request could name."""
+    """A user with one design rendered in two scenes (in supervised mode the mockups approved by the
+    user and the product waiting for approval) and its product built: rows in every user-scoped
+    table that a request could name."""
+    from haven_pipelines.services.approvals import decide
     from haven_pipelines.services.products import ProductService
     from haven_pipelines.services.render import RenderService, RenderTask
 
@@ -105,6 +107,11 @@ def seed_tenant(ctx, email: str, *, mode: str = "supervised") -> Tenant:
     design_id = make_design(ctx, user_id)
     result = RenderService(ctx).render_batch(user_id, [RenderTask(design_id, "bedroom"), RenderTask(design_id, "reading_nook")])
     assert all(o.status in ("completed", "approved") for o in result.outcomes), [o.error for o in result.outcomes]
+    # A supervised product opens its approval only once its mockups are decided: A decides them, so
+    # that the tenant has decided mockup items and a pending product item for B to try to reach.
+    for outcome in result.outcomes:
+        if outcome.approval_item_id:
+            decide(ctx.engine, user_id, outcome.approval_item_id, "approved")
     built = ProductService(ctx).build_for_design(user_id, design_id)
     with ctx.engine.connect() as conn:
         approvals = conn.execute(select(tables.approval_items.c.id).where(tables.approval_items.c.user_id == user_id)).scalars().all()
