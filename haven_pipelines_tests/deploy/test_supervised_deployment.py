@@ -147,7 +147,7 @@ def _unframed_8x10_prices(shop: FakeShopify) -> dict[str, Decimal]:
     out = {}
     for product in shop.products.values():
         for variant in product.variants:
-            if variant.sku and variant.sku.endswith("-810-UNF"):
+            if variant.sku and variant.sku.endswith("-8X10-UNF"):
                 out[product.handle] = variant.price
     return out
 
