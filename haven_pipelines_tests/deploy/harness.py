@@ -54,6 +54,7 @@ def tag_limits(profile: Path = DEPLOY_PROFILE) -> dict[str, int]:
 
 def max_overlap(intervals: Iterable[tuple[float, float]]) -> int:
     """The largest number of ``(start, end)`` intervals open at one moment (an end before a start at a tie)."""
+    intervals = list(intervals)  # read twice below: a generator would give its ends to no one
     events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
                     key=lambda e: (e[0], e[1]))
     open_now = peak = 0

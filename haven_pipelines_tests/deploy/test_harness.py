@@ -10,6 +10,8 @@ def test_max_overlap_counts_runs_in_progress_at_one_moment():
     assert max_overlap([(0, 10), (2, 4), (3, 12)]) == 3
     assert max_overlap([(0, 5), (5, 9), (9, 12)]) == 1  # one ends as the next starts: never two at once
     assert max_overlap([(0, 5), (1, 6), (5, 8), (6, 9)]) == 2
+    # Callers pass generators (one per user's runs): the ends must count too.
+    assert max_overlap((start, start + 1) for start in range(5)) == 1
 
 
 def test_the_deploy_profile_limits_runs_per_user():
