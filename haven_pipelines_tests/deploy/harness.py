@@ -199,6 +199,11 @@ class Deployment:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # A killed process is gone only once the kernel has torn it down: give it a bounded moment, so
+        # that the check after stop() reports processes that survived, not ones still dying.
+        deadline = time.monotonic() + 15
+        while self.leftover_processes() and time.monotonic() < deadline:
+            time.sleep(0.2)
         if self._instance is not None:
             self._instance.dispose()
             self._instance = None
