@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,38 +110,3 @@ class LocalBlobStore(BlobStore):
     def url(self, key: str) -> str:
         """``file://`` URL of the file."""
         return self.path(key).as_uri()
-
-
-def make_blob_store(env: Mapping[str, str] | None = None) -> BlobStore:
-    """The configured store: S3 when ``HAVEN_S3_BUCKET`` is set, else the local folder.
-
-    Read when called (a run's start), never at import. Variables:
-
-    | variable | meaning |
-    | --- | --- |
-    | ``HAVEN_S3_BUCKET`` | bucket name; unset means the local folder ``$HAVEN_DATA_DIR/images`` |
-    | ``HAVEN_S3_ENDPOINT_URL`` | non-AWS endpoint (Cloudflare R2, MinIO) |
-    | ``HAVEN_S3_REGION`` | region |
-    | ``HAVEN_S3_PUBLIC_URL_BASE`` | public base URL of the bucket (what Shopify fetches) |
-    | ``HAVEN_S3_PRESIGN_SECONDS`` | lifetime of presigned GET URLs when there is no public base |
-
-    AWS credentials come from boto3's usual chain (``AWS_ACCESS_KEY_ID``... or a role).
-    """
-    env = os.environ if env is None else env
-    bucket = env.get("HAVEN_S3_BUCKET")
-    if not bucket:
-        from haven_pipelines.settings import data_dir
-
-        return LocalBlobStore(data_dir() / "images")
-    from haven_pipelines.integrations.s3 import S3BlobStore
-
-    presign = env.get("HAVEN_S3_PRESIGN_SECONDS")
-    if presign is not None and not presign.strip().isdigit():
-        raise BlobStoreError(f"HAVEN_S3_PRESIGN_SECONDS: {presign!r} is not a whole number of seconds")
-    return S3BlobStore(
-        bucket,
-        endpoint_url=env.get("HAVEN_S3_ENDPOINT_URL") or None,
-        region=env.get("HAVEN_S3_REGION") or None,
-        public_url_base=env.get("HAVEN_S3_PUBLIC_URL_BASE") or None,
-        presign_seconds=int(presign) if presign else None,
-    )

@@ -13,7 +13,8 @@ from haven_pipelines.cli import main
 from haven_pipelines.cli.common import CliWiring
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.tables import assets, mockups
-from haven_pipelines.integrations.blobstore import make_blob_store
+from haven_pipelines.services.context import build_blob_store
+from haven_pipelines.settings import Settings
 from haven_pipelines.integrations.dynamic_mockups import DownloadPolicy
 from haven_pipelines_tests.fakes.dynamic_mockups_server import FakeDynamicMockups
 from haven_pipelines_tests.fakes.s3_server import FAKE_AWS_ENV, MotoS3Server
@@ -85,7 +86,7 @@ def test_scenes_sync_then_render_all_scenes_remotely(remote_env):
     result = json.loads(run("render", "--design", design, "--all-scenes", "--json").output)
     assert result["rendered"] == 5 and result["creditsCharged"] == 5
     assert json.loads(run("credits", "show", "--json").output)["used_this_year"] == 5
-    store = make_blob_store()
+    store = build_blob_store(Settings.from_env())
     with engine.connect() as conn:
         rows = conn.execute(select(mockups)).mappings().all()
     assert all(r["renderer"] == "dynamic_mockups" and r["credits_used"] == 1 for r in rows)

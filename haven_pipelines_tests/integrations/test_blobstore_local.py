@@ -6,7 +6,10 @@ import os
 
 import pytest
 
-from haven_pipelines.integrations.blobstore import BlobNotFound, BlobStoreError, LocalBlobStore, make_blob_store
+from haven_pipelines.domain.errors import ValidationError
+from haven_pipelines.integrations.blobstore import BlobNotFound, BlobStoreError, LocalBlobStore
+from haven_pipelines.services.context import build_blob_store
+from haven_pipelines.settings import Settings
 from haven_pipelines.integrations.s3 import S3BlobStore
 
 
@@ -58,9 +61,8 @@ def test_keys_that_escape_the_folder_are_refused(tmp_path, key):
     assert not (tmp_path / "outside.jpg").exists()
 
 
-def test_factory_defaults_to_the_local_folder_in_the_data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("HAVEN_DATA_DIR", str(tmp_path))
-    store = make_blob_store({})
+def test_factory_defaults_to_the_local_folder_in_the_data_dir(tmp_path):
+    store = build_blob_store(Settings.from_env({"HAVEN_DATA_DIR": str(tmp_path)}))
     assert isinstance(store, LocalBlobStore)
     assert store.root == (tmp_path / "images").resolve()
 
@@ -72,7 +74,7 @@ def test_factory_builds_s3_from_the_environment(aws_env):
         "HAVEN_S3_REGION": "eu-central-1",
         "HAVEN_S3_PUBLIC_URL_BASE": "https://img.example.com/",
     }
-    store = make_blob_store(env)
+    store = build_blob_store(Settings.from_env(env))
     try:
         assert isinstance(store, S3BlobStore)
         assert store.bucket == "haven-images" and store.endpoint_url == "http://127.0.0.1:9"
@@ -82,5 +84,5 @@ def test_factory_builds_s3_from_the_environment(aws_env):
 
 
 def test_factory_refuses_a_bad_presign_value(aws_env):
-    with pytest.raises(BlobStoreError, match="HAVEN_S3_PRESIGN_SECONDS"):
-        make_blob_store({"HAVEN_S3_BUCKET": "b", "HAVEN_S3_PRESIGN_SECONDS": "an hour"})
+    with pytest.raises(ValidationError, match="HAVEN_S3_PRESIGN_SECONDS"):
+        build_blob_store(Settings.from_env({"HAVEN_S3_BUCKET": "b", "HAVEN_S3_PRESIGN_SECONDS": "an hour"}))
