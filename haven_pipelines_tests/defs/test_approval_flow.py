@@ -7,8 +7,12 @@ from the same ``Definitions`` (job, partition and tags as requested).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dagster as dg
+import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.stores.pricing import PricingStore
@@ -18,6 +22,36 @@ from haven_pipelines.definitions import ASSETS, build_resources
 from haven_pipelines.defs.jobs import DESIGN_GRAPH, JOBS
 from haven_pipelines.defs.sensors import SENSORS, approval_decisions_sensor, approved_designs_sensor, retry_queue_sensor
 from haven_pipelines.services.approvals import decide
+
+
+@dataclass
+class Shop:
+    """One shop's user, its engine on the app database and the Dagster resources bound to it."""
+
+    user: str
+    engine: Engine
+    resources: dict
+
+
+@pytest.fixture
+def shop_of(app_db, instance):
+    """``shop_of(mode)``: a user in ``mode`` with ``designs`` approved designs registered as partitions.
+
+    Returns ``(shop, designs)``; every engine made is disposed of at the end of the test.
+    """
+    engines: list[Engine] = []
+
+    def make(mode: str, designs: int = 1, email: str = "ops@example.com") -> tuple[Shop, list[str]]:
+        user = app_db.user(email, mode=mode)
+        made = app_db.designs(user, designs)
+        instance.add_dynamic_partitions("designs", made)
+        engine = create_engine(app_db.url)
+        engines.append(engine)
+        return Shop(user, engine, build_resources(app_db.haven())), made
+
+    yield make
+    for engine in engines:
+        engine.dispose()
 
 
 def _defs(resources) -> dg.Definitions:
@@ -76,80 +110,68 @@ def _catalogue_run(design, instance, resources) -> None:
     assert dg.materialize(DESIGN_GRAPH, resources=resources, instance=instance, partition_key=design).success
 
 
-def test_a_supervised_shop_publishes_on_the_tick_after_the_last_approval_and_only_then(app_db, instance):
-    user = app_db.user(mode="supervised")
-    [design] = app_db.designs(user, 1)
-    instance.add_dynamic_partitions("designs", [design])
-    resources = build_resources(app_db.haven())
-    engine = create_engine(app_db.url)
-    try:
-        _catalogue_run(design, instance, resources)
-        mockup_items = _items(engine, "mockup")
-        assert len(mockup_items) == 3 and _items(engine, "product") == []  # growth: three scenes
+def test_a_supervised_shop_publishes_on_the_tick_after_the_last_approval_and_only_then(shop_of, instance):
+    shop, [design] = shop_of("supervised")
+    user, engine, resources = shop.user, shop.engine, shop.resources
+    _catalogue_run(design, instance, resources)
+    mockup_items = _items(engine, "mockup")
+    assert len(mockup_items) == 3 and _items(engine, "product") == []  # growth: three scenes
 
-        for item in mockup_items:
-            decide(engine, user, item["id"], "approved")
-        before = _snapshot(engine)
-        tick = _tick(approval_decisions_sensor, instance, resources)
-        assert _snapshot(engine) == before  # the tick decided; it wrote nothing
-        [request] = tick.run_requests
-        assert request.partition_key == design and request.tags["haven/user"] == user
-        _run_requested(request, instance, resources)
-        [product_item] = _items(engine, "product")
-        assert product_item["status"] == "pending" and product_item["payload"]["changes"] == ["new"]
-        assert _product_sets(engine) == []  # nothing goes out before the product is approved
+    for item in mockup_items:
+        decide(engine, user, item["id"], "approved")
+    before = _snapshot(engine)
+    tick = _tick(approval_decisions_sensor, instance, resources)
+    assert _snapshot(engine) == before  # the tick decided; it wrote nothing
+    [request] = tick.run_requests
+    assert request.partition_key == design and request.tags["haven/user"] == user
+    _run_requested(request, instance, resources)
+    [product_item] = _items(engine, "product")
+    assert product_item["status"] == "pending" and product_item["payload"]["changes"] == ["new"]
+    assert _product_sets(engine) == []  # nothing goes out before the product is approved
 
-        decide(engine, user, product_item["id"], "approved")
-        second = _tick(approval_decisions_sensor, instance, resources, cursor=tick.cursor)
-        [publish_request] = second.run_requests
-        _run_requested(publish_request, instance, resources)
-        [first_set] = _product_sets(engine)
-        assert _price(first_set) == "24.99"
+    decide(engine, user, product_item["id"], "approved")
+    second = _tick(approval_decisions_sensor, instance, resources, cursor=tick.cursor)
+    [publish_request] = second.run_requests
+    _run_requested(publish_request, instance, resources)
+    [first_set] = _product_sets(engine)
+    assert _price(first_set) == "24.99"
 
-        # A second round changes nothing: the sensor has nothing new, and a catalogue run opens no
-        # approval and sends nothing again.
-        assert _tick(approval_decisions_sensor, instance, resources, cursor=second.cursor).run_requests == []
-        _catalogue_run(design, instance, resources)
-        assert [i["status"] for i in _items(engine)] == ["approved"] * 4
-        assert _product_sets(engine) == [first_set]
+    # A second round changes nothing: the sensor has nothing new, and a catalogue run opens no
+    # approval and sends nothing again.
+    assert _tick(approval_decisions_sensor, instance, resources, cursor=second.cursor).run_requests == []
+    _catalogue_run(design, instance, resources)
+    assert [i["status"] for i in _items(engine)] == ["approved"] * 4
+    assert _product_sets(engine) == [first_set]
 
-        # A price change reopens the product's approval naming the prices; the shop keeps 24.99.
-        with engine.begin() as conn:
-            PricingStore(conn, user).set_override("8x10", "27.50", "52.00", "11.00", "8.00")
-        _catalogue_run(design, instance, resources)
-        [reopened] = _items(engine, "product")
-        assert reopened["status"] == "pending" and "prices" in reopened["payload"]["changes"]
-        assert _product_sets(engine) == [first_set]
+    # A price change reopens the product's approval naming the prices; the shop keeps 24.99.
+    with engine.begin() as conn:
+        PricingStore(conn, user).set_override("8x10", "27.50", "52.00", "11.00", "8.00")
+    _catalogue_run(design, instance, resources)
+    [reopened] = _items(engine, "product")
+    assert reopened["status"] == "pending" and "prices" in reopened["payload"]["changes"]
+    assert _product_sets(engine) == [first_set]
 
-        decide(engine, user, reopened["id"], "approved")
-        third = _tick(approval_decisions_sensor, instance, resources, cursor=second.cursor)
-        [again] = third.run_requests
-        # The same item decided again is a new decision: a new run key, so Dagster launches it.
-        assert again.run_key != publish_request.run_key
-        _run_requested(again, instance, resources)
-        sets = _product_sets(engine)
-        assert len(sets) == 2 and _price(sets[-1]) == "27.50"
-    finally:
-        engine.dispose()
+    decide(engine, user, reopened["id"], "approved")
+    third = _tick(approval_decisions_sensor, instance, resources, cursor=second.cursor)
+    [again] = third.run_requests
+    # The same item decided again is a new decision: a new run key, so Dagster launches it.
+    assert again.run_key != publish_request.run_key
+    _run_requested(again, instance, resources)
+    sets = _product_sets(engine)
+    assert len(sets) == 2 and _price(sets[-1]) == "27.50"
 
 
-def test_an_autopilot_shop_publishes_once_per_change_without_approvals(app_db, instance):
-    user = app_db.user(mode="autopilot")
-    [design] = app_db.designs(user, 1)
-    instance.add_dynamic_partitions("designs", [design])
-    resources = build_resources(app_db.haven())
-    engine = create_engine(app_db.url)
-    try:
-        _catalogue_run(design, instance, resources)
-        _catalogue_run(design, instance, resources)
-        assert len(_product_sets(engine)) == 1 and _items(engine) == []
-        with engine.begin() as conn:
-            PricingStore(conn, user).set_override("8x10", "27.50", "52.00", "11.00", "8.00")
-        _catalogue_run(design, instance, resources)
-        sets = _product_sets(engine)
-        assert len(sets) == 2 and _price(sets[-1]) == "27.50"
-    finally:
-        engine.dispose()
+def test_an_autopilot_shop_publishes_once_per_change_without_approvals(shop_of, instance):
+    shop, [design] = shop_of("autopilot")
+    user, engine, resources = shop.user, shop.engine, shop.resources
+    _catalogue_run(design, instance, resources)
+    _catalogue_run(design, instance, resources)
+    assert len(_product_sets(engine)) == 1 and _items(engine) == []
+    with engine.begin() as conn:
+        PricingStore(conn, user).set_override("8x10", "27.50", "52.00", "11.00", "8.00")
+    _catalogue_run(design, instance, resources)
+    sets = _product_sets(engine)
+    assert len(sets) == 2 and _price(sets[-1]) == "27.50"
 
 
 def _sensor_run(request: dg.RunRequest, instance, resources) -> None:
@@ -185,41 +207,35 @@ def test_the_sensor_run_carries_an_autopilot_design_to_its_listing_and_a_supervi
         engine.dispose()
 
 
-def test_no_sensor_tick_writes_to_the_application_database(app_db, instance):
+def test_no_sensor_tick_writes_to_the_application_database(app_db, shop_of, instance):
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import update
 
-    user = app_db.user(mode="supervised")
-    [design] = app_db.designs(user, 1)
-    instance.add_dynamic_partitions("designs", [design])
-    resources = build_resources(app_db.haven())
-    engine = create_engine(app_db.url)
-    try:
-        _catalogue_run(design, instance, resources)
-        # Decisions recorded but not yet applied to their mockups (as a reviewer tool writing only the
-        # queue would leave them): applying them is the run's work, never the tick's.
-        with engine.begin() as conn:
-            conn.execute(update(approval_items).where(approval_items.c.type == "mockup")
-                         .values(status="approved", decided_at=datetime.now(UTC)))
-        with engine.begin() as conn:
-            entry = RetryStore(conn, user).enqueue("render_mockup", "00000000-0000-0000-0000-000000000001", {}, "timeout")
-            conn.execute(update(retry_queue).where(retry_queue.c.id == entry["id"])
-                         .values(next_attempt_at=datetime.now(UTC) - timedelta(minutes=1)))
-        app_db.designs(user, 1)  # a newly approved design for approved_designs_sensor
-        before = _snapshot(engine)
-        results = [_tick(sensor, instance, resources)
-                   for sensor in (approved_designs_sensor, approval_decisions_sensor, retry_queue_sensor)]
-        assert all(r.run_requests for r in results)  # each tick had work to ask for
-        assert _snapshot(engine) == before
-        assert _mockup_statuses(engine) == ["completed"] * 3
+    shop, [design] = shop_of("supervised")
+    user, engine, resources = shop.user, shop.engine, shop.resources
+    _catalogue_run(design, instance, resources)
+    # Decisions recorded but not yet applied to their mockups (as a reviewer tool writing only the
+    # queue would leave them): applying them is the run's work, never the tick's.
+    with engine.begin() as conn:
+        conn.execute(update(approval_items).where(approval_items.c.type == "mockup")
+                     .values(status="approved", decided_at=datetime.now(UTC)))
+    with engine.begin() as conn:
+        entry = RetryStore(conn, user).enqueue("render_mockup", "00000000-0000-0000-0000-000000000001", {}, "timeout")
+        conn.execute(update(retry_queue).where(retry_queue.c.id == entry["id"])
+                     .values(next_attempt_at=datetime.now(UTC) - timedelta(minutes=1)))
+    app_db.designs(user, 1)  # a newly approved design for approved_designs_sensor
+    before = _snapshot(engine)
+    results = [_tick(sensor, instance, resources)
+               for sensor in (approved_designs_sensor, approval_decisions_sensor, retry_queue_sensor)]
+    assert all(r.run_requests for r in results)  # each tick had work to ask for
+    assert _snapshot(engine) == before
+    assert _mockup_statuses(engine) == ["completed"] * 3
 
-        _run_requested(results[1].run_requests[0], instance, resources)
-        assert _mockup_statuses(engine) == ["approved"] * 3  # the requested run applied the decisions
-        [product_item] = _items(engine, "product")
-        assert product_item["status"] == "pending"
-    finally:
-        engine.dispose()
+    _run_requested(results[1].run_requests[0], instance, resources)
+    assert _mockup_statuses(engine) == ["approved"] * 3  # the requested run applied the decisions
+    [product_item] = _items(engine, "product")
+    assert product_item["status"] == "pending"
 
 
 def test_every_sensor_schedule_and_job_says_what_it_does():
