@@ -286,14 +286,38 @@ def _clip(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int,
 
 
 def _polygon_mask(size: tuple[int, int], polygon: list[Point], ss: int = 4) -> Image.Image:
-    """An anti-aliased mask whose pixel (i, j) is the share of the square [i, i+1) x [j, j+1) inside.
+    """An anti-aliased mask of a convex polygon (corners clockwise on screen) in which a pixel wholly
+    outside the polygon stays 0.
 
-    Pillow fills a supersampled pixel when the polygon touches it, so the polygon is drawn half a
-    supersampled pixel smaller: a pixel wholly outside the polygon stays 0.
+    Pillow fills the samples from floor(left) to floor(right) of each span, so a polygon drawn as it
+    is would reach one sample past its right and bottom edges; it is drawn with every edge moved
+    half a sample inward instead.
     """
     big = Image.new("L", (size[0] * ss, size[1] * ss), 0)
-    ImageDraw.Draw(big).polygon([(x * ss - 0.5, y * ss - 0.5) for x, y in polygon], fill=255)
+    ImageDraw.Draw(big).polygon(_inset([(x * ss, y * ss) for x, y in polygon], 0.5), fill=255)
     return big.reduce(ss)
+
+
+def _inset(polygon: list[Point], d: float) -> list[Point]:
+    """The convex polygon with every edge moved ``d`` inward (corners clockwise on screen, y down)."""
+    n = len(polygon)
+    lines = []
+    for i in range(n):
+        (ax, ay), (bx, by) = polygon[i], polygon[(i + 1) % n]
+        nx, ny = -(by - ay), bx - ax
+        norm = math.hypot(nx, ny) or 1.0
+        nx, ny = nx / norm, ny / norm
+        lines.append(((ax + nx * d, ay + ny * d), (bx - ax, by - ay)))
+    out = []
+    for i in range(n):
+        (p, r), (q, s) = lines[i - 1], lines[i]
+        cross = r[0] * s[1] - r[1] * s[0]
+        if abs(cross) < 1e-12:
+            out.append(q)
+            continue
+        t = ((q[0] - p[0]) * s[1] - (q[1] - p[1]) * s[0]) / cross
+        out.append((p[0] + t * r[0], p[1] + t * r[1]))
+    return out
 
 
 def _glare(opening: list[Point], box: tuple[int, int, int, int], strength: float):
