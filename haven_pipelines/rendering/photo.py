@@ -177,19 +177,46 @@ def photo_digest(data: bytes) -> str:
 
 # --- light ------------------------------------------------------------------------------------
 
-def _luminance_grid(photo: Image.Image, quad: Sequence[Point], cells: int = 160) -> tuple[np.ndarray, float]:
+def _luminance_grid(photo: Image.Image, quad: Sequence[Point], cells: int = 160,
+                    inside_only: bool = False) -> tuple[np.ndarray, float]:
     """The photo's low-frequency luminance on a coarse grid, and the grid's pixels per photo pixel.
 
-    The blur is a quarter of the opening's shorter side: wide enough to remove the wall's texture
-    (and the content of an empty frame's opening), narrow enough to keep a lamp's fall-off.
+    The blur is a quarter of the opening's shorter side: wide enough to remove the wall's texture,
+    narrow enough to keep a lamp's fall-off. With ``inside_only`` (the photo's own empty frame) the
+    opening is blurred on its own (a normalised convolution over its inner part), so the dark
+    moulding around it does not bleed in as a false vignette.
     """
     w, h = photo.size
     k = min(1.0, cells / max(w, h))
-    small = photo.convert("L").resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.BOX)
+    small = np.asarray(photo.convert("L").resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.BOX),
+                       dtype=np.float32)
     fw, fh = geometry.flat_size(quad)
-    radius = max(1.0, min(fw, fh) * k * 0.25)
-    blurred = small.filter(ImageFilter.GaussianBlur(radius)) if small.width > 2 else small
-    return np.asarray(blurred, dtype=np.float32), k
+    sigma = max(1.0, min(fw, fh) * k * 0.25)
+    blurred = _blur(small, sigma)
+    if not inside_only:
+        return blurred, k
+    grid = [(x * k, y * k) for x, y in quad]
+    cx, cy = sum(p[0] for p in grid) / 4, sum(p[1] for p in grid) / 4
+    inner = [(cx + (x - cx) * 0.92, cy + (y - cy) * 0.92) for x, y in grid]
+    mask_img = Image.new("L", (small.shape[1], small.shape[0]), 0)
+    ImageDraw.Draw(mask_img).polygon(inner, fill=255)
+    mask = np.asarray(mask_img, dtype=np.float32) / 255
+    if mask.sum() < 4:  # an opening of a few grid cells: nothing to separate
+        return blurred, k
+    weight = _blur(mask, sigma)
+    inside = _blur(small * mask, sigma) / np.maximum(weight, 1e-6)
+    return np.where(weight > 0.05, inside, blurred).astype(np.float32), k
+
+
+def _blur(a: np.ndarray, sigma: float) -> np.ndarray:
+    """A separable Gaussian blur of a small float array (edges extended)."""
+    radius = max(1, int(math.ceil(sigma * 3)))
+    x = np.arange(-radius, radius + 1, dtype=np.float32)
+    kernel = np.exp(-(x**2) / (2 * sigma * sigma))
+    kernel /= kernel.sum()
+    padded = np.pad(a, radius, mode="edge")
+    rows = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="valid"), 1, padded)
+    return np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="valid"), 0, rows).astype(np.float32)
 
 
 def light_direction(photo: Image.Image, quad: Sequence[Point]) -> tuple[float, float]:
@@ -213,14 +240,14 @@ def light_direction(photo: Image.Image, quad: Sequence[Point]) -> tuple[float, f
     return (mx / norm, my / norm)
 
 
-def light_factor(photo: Image.Image, quad: Sequence[Point]) -> np.ndarray:
+def light_factor(photo: Image.Image, quad: Sequence[Point], *, inside_only: bool = False) -> np.ndarray:
     """The photo's light at every pixel of ``photo`` as a factor 0.2..1 (float32, height x width).
 
     The low-frequency luminance divided by the brightest of it near the quad (the wall around the
     frame), or by 200 when that is darker: a dim photo dims the art, a bright one keeps it, and
-    the shading across the quad carries over.
+    the shading across the quad carries over. ``inside_only``: see :func:`_luminance_grid`.
     """
-    lum, k = _luminance_grid(photo, quad)
+    lum, k = _luminance_grid(photo, quad, inside_only=inside_only)
     x0, y0, x1, y1 = geometry.bbox([(x * k, y * k) for x, y in quad], pad=2)
     gw, gh = (x1 - x0) // 2, (y1 - y0) // 2
     near = lum[max(0, y0 - gh):min(lum.shape[0], y1 + gh), max(0, x0 - gw):min(lum.shape[1], x1 + gw)]
@@ -255,7 +282,7 @@ def prepare_photo_scene(scene: SceneConfig, width: int, photos: PhotoSource | No
     height = round(scene.height * scale)
     base = photo if photo.size == (width, height) else photo.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
     quad_px = [(x * scale, y * scale) for x, y in scene.frame.quad]
-    factor = light_factor(base, quad_px)
+    factor = light_factor(base, quad_px, inside_only=scene.frame.style == "none")
 
     geo = frame_geometry(scene)
     painted = base.copy()

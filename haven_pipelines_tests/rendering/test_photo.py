@@ -198,3 +198,14 @@ def test_bad_frame_options_are_refused_naming_the_option(options, field):
     with pytest.raises(ValidationError) as info:
         _scene(data, "300,150,500,150,500,420,300,420", **options)
     assert info.value.field == field
+
+
+def test_the_photos_own_dark_frame_does_not_darken_the_art_edges():
+    # An evenly lit wall with a dark empty frame: the moulding must not bleed into the light.
+    data = empty_frame_room()
+    scene = _scene(data, "300,150,500,150,500,420,300,420", frame="none", mat=0, fit="cover")
+    out = _decode(_renderer(data).render(Image.new("RGB", (200, 270), (225, 225, 225)), scene).data)
+    lum = out[:, :, :].mean(axis=2)
+    centre = lum[265:305, 380:420].mean()
+    edges = [lum[160:175, 330:470].mean(), lum[395:410, 330:470].mean(), lum[200:370, 310:325].mean(), lum[200:370, 475:490].mean()]
+    assert max(abs(e - centre) for e in edges) < 4, (centre, edges)
