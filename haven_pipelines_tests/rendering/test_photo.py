@@ -209,3 +209,13 @@ def test_the_photos_own_dark_frame_does_not_darken_the_art_edges():
     centre = lum[265:305, 380:420].mean()
     edges = [lum[160:175, 330:470].mean(), lum[395:410, 330:470].mean(), lum[200:370, 310:325].mean(), lum[200:370, 475:490].mean()]
     assert max(abs(e - centre) for e in edges) < 4, (centre, edges)
+
+
+def test_glare_brightens_the_glass_only():
+    data = empty_frame_room()
+    plain = _decode(_renderer(data).render(GREEN, _scene(data, "300,150,500,150,500,420,300,420", frame="black")).data)
+    shiny = _decode(_renderer(data).render(GREEN, _scene(data, "300,150,500,150,500,420,300,420", frame="black", glare=0.3)).data)
+    inside = np.zeros(plain.shape[:2], dtype=bool)
+    inside[150:420, 300:500] = True
+    assert (shiny[~inside] == plain[~inside]).all()
+    assert (shiny[inside] >= plain[inside]).all() and shiny[inside].mean() > plain[inside].mean() + 5
