@@ -166,6 +166,10 @@ class DynamicMockupsRenderer:
         out: list[RenderedOutput | RenderFailure | None] = [None] * len(jobs)
         requests, index = [], []
         for i, job in enumerate(jobs):
+            if (job.scene_config or {}).get("photo") is not None:
+                out[i] = RenderFailure(f"scene {job.scene_key!r} is a photo scene: only the local renderer renders it "
+                                       "(HAVEN_RENDERER=local, free)")
+                continue
             if not job.dm_mockup_uuid or not job.dm_smart_object_uuid:
                 out[i] = RenderFailure(f"scene {job.scene_key!r} has no Dynamic Mockups template; run `haven scenes sync`")
                 continue
