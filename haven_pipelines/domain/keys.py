@@ -33,3 +33,8 @@ def thumbnail_key(full_key: str) -> str:
 def design_key(user_id: str, asset_id: str, data: bytes, ext: str) -> str:
     """Key of an uploaded design image."""
     return f"designs/{_part('user_id', user_id)}/{_part('asset_id', asset_id)}-{content_hash(data)}.{_part('ext', ext)}"
+
+
+def scene_photo_key(user_id: str, scene_key: str, data: bytes, ext: str) -> str:
+    """Key of a photo scene's room photo: ``scenes/<user>/<scene>-<hash>.<ext>``."""
+    return f"scenes/{_part('user_id', user_id)}/{_part('scene', scene_key)}-{content_hash(data)}.{_part('ext', ext)}"

@@ -91,6 +91,7 @@ class PreparedScene:
     _windows: dict[tuple, WindowPlan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
+    glare: tuple[Image.Image, tuple[int, int, int, int]] | None = None
 
     @property
     def upright(self) -> bool:
@@ -217,8 +218,16 @@ class PreparedScene:
         canvas.paste(self._restore, self.opening_box[:2])
 
 
-def prepare_scene(scene: SceneConfig, width: int) -> PreparedScene:
-    """Draw ``scene`` at ``width`` pixels: the expensive, once-per-process part of rendering."""
+def prepare_scene(scene: SceneConfig, width: int, photos=None) -> PreparedScene:
+    """Draw ``scene`` at ``width`` pixels: the expensive, once-per-process part of rendering.
+
+    A photo scene is prepared from its photo (fetched by ``photos``, the blob store's ``get``)
+    by :func:`haven_pipelines.rendering.photo.prepare_photo_scene`.
+    """
+    if scene.photo is not None:
+        from haven_pipelines.rendering.photo import prepare_photo_scene
+
+        return prepare_photo_scene(scene, width, photos)
     scale = width / scene.width
     height = round(scene.height * scale)
     image = draw_room(scene.background, scene.width, scene.height, scale)
@@ -251,8 +260,11 @@ class SceneCache:
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str, int], threading.Lock] = {}
 
-    def get(self, scene: SceneConfig, width: int) -> PreparedScene:
-        """The prepared scene, drawing it on first use (one thread draws; others wait for it)."""
+    def get(self, scene: SceneConfig, width: int, photos=None) -> PreparedScene:
+        """The prepared scene, drawing it on first use (one thread draws; others wait for it).
+
+        ``photos`` fetches a photo scene's photo by its blob key (unused for drawn rooms).
+        """
         key = (scene.key, scene.fingerprint, width)
         with self._lock:
             if key in self._items:
@@ -263,7 +275,7 @@ class SceneCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            prepared = prepare_scene(scene, width)
+            prepared = prepare_scene(scene, width, photos)
             with self._lock:
                 self.preparations += 1
                 self._items[key] = prepared
@@ -317,12 +329,18 @@ class LocalRenderer:
         fmt: JPEG, PNG or WEBP.
         quality: JPEG/WebP quality.
         cache: where prepared scenes live (default: shared by the whole process).
+        photos: fetches a photo scene's photo by its blob key (the blob store's ``get``); without
+            it a photo scene fails with a SceneConfigError.
+
+    A photo scene renders at its photo's width when that is less than ``width``.
     """
 
     name = "local"
 
-    def __init__(self, width: int = 2400, fmt: str = "JPEG", quality: int = 88, cache: SceneCache | None = None):
+    def __init__(self, width: int = 2400, fmt: str = "JPEG", quality: int = 88, cache: SceneCache | None = None,
+                 photos=None):
         self.width = _check_width(width)
+        self.photos = photos
         self.fmt = normalise_format(fmt)
         if not 1 <= quality <= 100:
             raise ValidationError("quality", f"must be between 1 and 100, got {quality}")
@@ -332,7 +350,7 @@ class LocalRenderer:
     def prepare(self, scene: str | SceneConfig, width: int | None = None) -> PreparedScene:
         """The prepared scene (drawn once per process and width)."""
         config = scene if isinstance(scene, SceneConfig) else get_scene(scene)
-        return self.cache.get(config, _check_width(width or self.width))
+        return self.cache.get(config, _check_width(width or self.width), self.photos)
 
     def render(self, artwork: bytes | Image.Image, scene: str | SceneConfig, *,
                fmt: str | None = None, width: int | None = None) -> RenderedImage:
@@ -395,7 +413,7 @@ class LocalRenderer:
     def _render(self, image: Image.Image, index: int, config: SceneConfig, fmt: str | None,
                 width: int | None, fits: _FitCache | None, start: float) -> RenderedImage:
         name = normalise_format(fmt) if fmt else self.fmt
-        prepared = self.cache.get(config, _check_width(width or self.width))
+        prepared = self.cache.get(config, _check_width(width or self.width), self.photos)
         aspect = image.width / image.height if config.fit == "contain" else None
         plan = prepared.window_plan(aspect)
         fitted = _fitted(image, index, plan.target, config, fits)
@@ -414,6 +432,8 @@ class LocalRenderer:
             if plan.overlay is not None:
                 patch, alpha, origin = plan.overlay
                 canvas.paste(patch, origin, alpha)
+            if prepared.glare is not None:
+                canvas.paste((255, 255, 255), prepared.glare[1], prepared.glare[0])
             data = encode(canvas, name, self.quality)
         finally:
             prepared.restore(canvas)

@@ -3,7 +3,10 @@
 A scene is one JSON document (``scenes/<key>.json``; layout in ``docs/rendering.md``). All
 coordinates are in the scene's own pixel space, ``size`` wide and high; the renderer scales them to
 the output width. A user scene is a ``mockup_scene_templates`` row whose ``config`` is either a
-complete document or an override of a system scene named by ``"base"``; no code is needed.
+complete document or an override of a system scene named by ``"base"``; no code is needed. A photo
+scene (``haven scenes add --photo``) is a complete document with a ``photo`` object: the room is
+that photo (kept in the blob store under ``photo.key``), ``size`` is its pixel size, and the quad is
+in its pixels (see :mod:`haven_pipelines.rendering.photo`).
 
     ValidationError (haven_pipelines.domain.errors)
      └── SceneConfigError     a field of a scene document is missing or wrong; ``field`` is its path
@@ -93,6 +96,16 @@ class ShadowSpec:
 
 
 @dataclass(frozen=True)
+class PhotoSpec:
+    """The room photo of a photo scene: its blob key, SHA-256 and pixel size (the scene's size)."""
+
+    key: str
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class SceneConfig:
     """One scene, validated. ``background`` is the room description the renderer draws."""
 
@@ -109,6 +122,7 @@ class SceneConfig:
     shadow: ShadowSpec
     background: Mapping[str, Any] = field(hash=False, compare=False)
     fingerprint: str = ""
+    photo: PhotoSpec | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -186,6 +200,7 @@ def parse_scene(doc: Mapping[str, Any]) -> SceneConfig:
 
     background = doc.get("background", {}) or {}
     _check_background(background)
+    photo = _photo(doc.get("photo"), width, height) if doc.get("photo") is not None else None
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return SceneConfig(
         key=key,
@@ -201,7 +216,22 @@ def parse_scene(doc: Mapping[str, Any]) -> SceneConfig:
         shadow=shadow,
         background=copy.deepcopy(dict(background)),
         fingerprint=hashlib.sha256(canonical.encode()).hexdigest()[:16],
+        photo=photo,
     )
+
+
+def _photo(v: Any, width: int, height: int) -> PhotoSpec:
+    """The ``photo`` object of a photo scene; its size must be the scene's size."""
+    if not isinstance(v, Mapping):
+        raise SceneConfigError("scene.photo", "must be an object")
+    key = _req(v, "key", str, "scene.photo.key")
+    sha = _req(v, "sha256", str, "scene.photo.sha256")
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise SceneConfigError("scene.photo.sha256", "must be 64 lower-case hex digits")
+    pw, ph = v.get("width"), v.get("height")
+    if (pw, ph) != (width, height):
+        raise SceneConfigError("scene.photo", f"photo size {pw}x{ph} differs from the scene size {width}x{height}")
+    return PhotoSpec(key=key, sha256=sha, width=width, height=height)
 
 
 def _check_background(background: Any) -> None:

@@ -72,10 +72,10 @@ def build_context(
         raise TypeError("give settings or single overrides, not both")
     closers: list = []
     try:
-        if renderer_impl is None:
-            renderer_impl = _renderer(settings, download_policy, closers)
         if blob is None:
             blob = build_blob_store(settings)
+        if renderer_impl is None:
+            renderer_impl = _renderer(settings, download_policy, closers, blob)
     except BaseException:
         for closer in closers:  # a bad S3 setting must not leave the renderer's HTTP client open
             closer()
@@ -109,12 +109,14 @@ def build_blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.data_dir / "images")
 
 
-def _renderer(settings: Settings, download_policy: DownloadPolicy | None, closers: list) -> Any:
-    """The renderer the settings name; a Dynamic Mockups client's ``close`` joins ``closers``."""
+def _renderer(settings: Settings, download_policy: DownloadPolicy | None, closers: list, blob: BlobStore) -> Any:
+    """The renderer the settings name; a Dynamic Mockups client's ``close`` joins ``closers``.
+
+    The local renderer reads photo scenes' photos from ``blob``."""
     from haven_pipelines.services.renderers import DynamicMockupsRenderer, LocalRendererAdapter
 
     if settings.renderer == "local":
-        return LocalRendererAdapter(workers=settings.render_workers)
+        return LocalRendererAdapter(workers=settings.render_workers, photos=blob.get)
     from haven_pipelines.integrations.dynamic_mockups.client import DynamicMockupsClient
 
     if not settings.dynamic_mockups_api_key:

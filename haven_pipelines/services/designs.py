@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from haven_pipelines.db.stores.designs import approved_designs_page as _approved_page
+from haven_pipelines.db.stores.scenes import SceneStore
 from haven_pipelines.db.tables import assets, quotes
 from haven_pipelines.domain.errors import NotFound
 from haven_pipelines.domain.scenes import scenes_for_collection
@@ -27,13 +28,18 @@ def owner_of(engine: Engine, asset_id: str) -> str:
 
 
 def scenes_for_design(engine: Engine, asset_id: str) -> list[str]:
-    """The system scene keys that the design's quote collection recommends (all five when unknown)."""
+    """The scene keys the design's quote collection recommends: the system scenes (all five when the
+    collection is unknown), then the design owner's own scenes (photo scenes) recommending it."""
     with engine.connect() as conn:
-        collection = conn.execute(
-            select(quotes.c.collection).select_from(assets.outerjoin(quotes, assets.c.quote_id == quotes.c.id))
+        found = conn.execute(
+            select(quotes.c.collection, assets.c.user_id)
+            .select_from(assets.outerjoin(quotes, assets.c.quote_id == quotes.c.id))
             .where(assets.c.id == asset_id)
-        ).scalar()
-    return scenes_for_collection(collection)
+        ).first()
+        collection, owner = (found[0], found[1]) if found is not None else (None, None)
+        own = SceneStore(conn, owner).recommending(collection) if owner and collection else []
+    keys = scenes_for_collection(collection)
+    return keys + [k for k in own if k not in keys]
 
 
 def encode_cursor(approved_at: datetime, asset_id: str) -> str:

@@ -96,18 +96,20 @@ class LocalRendererAdapter:
     needs_public_artwork_url = False
     batch_size = 1
 
-    def __init__(self, *, width: int = 2400, fmt: str = "JPEG", workers: int | None = None):
+    def __init__(self, *, width: int = 2400, fmt: str = "JPEG", workers: int | None = None, photos=None):
         """Args:
-            width: output width in pixels (200 to 6000; the height follows the scene).
+            width: output width in pixels (200 to 6000; the height follows the scene; a photo scene
+                renders at its photo's width when that is smaller).
             fmt: JPEG, PNG or WEBP.
             workers: chunks rendered at once; default the machine's cores.
+            photos: fetches a photo scene's photo by blob key (the blob store's ``get``).
 
         Raises:
             ValidationError: a bad width, format or worker count, named.
         """
         from haven_pipelines.rendering.local import LocalRenderer
 
-        self._renderer = LocalRenderer(width=width, fmt=fmt)
+        self._renderer = LocalRenderer(width=width, fmt=fmt, photos=photos)
         # Pillow releases the GIL in its heavy loops, so threads use the cores.
         self.max_workers = max(1, os.cpu_count() or 1) if workers is None else _positive("workers", workers)
 
@@ -164,6 +166,10 @@ class DynamicMockupsRenderer:
         out: list[RenderedOutput | RenderFailure | None] = [None] * len(jobs)
         requests, index = [], []
         for i, job in enumerate(jobs):
+            if (job.scene_config or {}).get("photo") is not None:
+                out[i] = RenderFailure(f"scene {job.scene_key!r} is a photo scene: only the local renderer renders it "
+                                       "(HAVEN_RENDERER=local, free)")
+                continue
             if not job.dm_mockup_uuid or not job.dm_smart_object_uuid:
                 out[i] = RenderFailure(f"scene {job.scene_key!r} has no Dynamic Mockups template; run `haven scenes sync`")
                 continue

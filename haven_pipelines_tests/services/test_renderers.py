@@ -62,3 +62,27 @@ def test_bad_renderer_settings_name_the_field(make, field):
     with pytest.raises(ValidationError) as err:
         make()
     assert err.value.field == field
+
+
+def test_dynamic_mockups_refuses_a_photo_scene_naming_the_local_renderer():
+    job = RenderJob(key="k", artwork=png_bytes(), artwork_url="https://example.com/a.png", scene_key="my_wall",
+                    scene_config={"photo": {"key": "scenes/u/my_wall.jpg"}}, dm_mockup_uuid="m", dm_smart_object_uuid="s")
+    [result] = DynamicMockupsRenderer(client=None).render_many([job])  # no request is made: the client is not needed
+    assert "photo scene" in str(result) and "HAVEN_RENDERER=local" in str(result)
+
+
+def test_the_local_adapter_renders_a_photo_scene_from_its_photo_store():
+    import io
+
+    from PIL import Image
+
+    from haven_pipelines.rendering.photo import decode_photo, parse_quad, photo_digest, photo_scene_document
+
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 196, 188)).save(buf, "PNG")
+    photo = buf.getvalue()
+    doc = photo_scene_document("my_wall", "My wall", decode_photo(photo), photo_key="scenes/u/w.png", sha256=photo_digest(photo),
+                               quad=parse_quad("200,100,440,100,440,380,200,380", 640, 480))
+    adapter = LocalRendererAdapter(width=2400, workers=1, photos={"scenes/u/w.png": photo}.__getitem__)
+    [out] = adapter.render_many([RenderJob(key="k", artwork=png_bytes(), artwork_url=None, scene_key="my_wall", scene_config=doc)])
+    assert (out.width, out.height) == (640, 480) and adapter.credits_per_render == 0

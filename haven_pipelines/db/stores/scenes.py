@@ -107,6 +107,15 @@ class SceneStore(UserScopedStore):
             raise NotFound(self.kind, scene_key)
         self._delete(row["id"])
 
+    def own(self, scene_key: str) -> RowMapping | None:
+        """The user's own scene ``scene_key`` (active or not), or None; never a system scene."""
+        return self._own(scene_key)
+
+    def recommending(self, collection: str) -> list[str]:
+        """Keys of the user's own active scenes that recommend ``collection``, in key order."""
+        stmt = select(scenes).where(self._owned(), scenes.c.is_active).order_by(scenes.c.scene_key)
+        return [r["scene_key"] for r in self.conn.execute(stmt).mappings() if collection in (r["recommended_collections"] or [])]
+
     def _own(self, scene_key: str) -> RowMapping | None:
         stmt = select(scenes).where(self._owned(), scenes.c.scene_key == scene_key)
         return self.conn.execute(stmt).mappings().first()
