@@ -404,7 +404,11 @@ design_listing_job = dg.define_asset_job(
 credit_report_job = dg.define_asset_job(
     "credit_report_job",
     selection=dg.AssetSelection.assets(*ANALYST_TABLES),
-    description="Rebuild the analyst tables (credit usage by month and scene, render outcomes). Spends no credits.",
+    description=(
+        "Rebuild the analyst tables (credit usage by month, day and scene, render outcomes). Launched after "
+        "every successful catalogue or nightly run by credit_report_after_runs_sensor, monthly by "
+        "monthly_credit_report_schedule, or by hand. Spends no credits."
+    ),
 )
 
 JOBS = [
