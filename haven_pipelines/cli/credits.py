@@ -77,7 +77,7 @@ def report(user_ref: str, by: str, fmt: str, all_users: bool, refresh: bool) -> 
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(result.columns), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(result.rows)
+        writer.writerows({c: _cell(v) for c, v in row.items()} for row in result.rows)
         click.echo(out.getvalue(), nl=False)
         return
     click.echo(f"Mockup credits and renders by {by}, {result.scope}")
@@ -100,4 +100,7 @@ def _table(columns: tuple[str, ...], rows: tuple[dict[str, object], ...]) -> str
 
 
 def _cell(value: object) -> str:
+    """A value as printed: booleans (the demo column) as yes/no, shares with one decimal."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return f"{value:.1f}" if isinstance(value, float) else str(value)

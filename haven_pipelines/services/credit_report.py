@@ -84,7 +84,6 @@ def credit_report(
         frame = frame[frame["user_id"] == user["id"]]
     scope = "all users" if user is None else str(user["email"])
     frame = _GROUPERS[by](frame)
-    frame = frame.assign(demo=frame["demo"].map({True: "yes", False: "no"}))
     rows = tuple({c: _plain(v) for c, v in r.items()} for r in frame.to_dict(orient="records"))
     return CreditReport(by=by, scope=scope, columns=tuple(frame.columns), rows=rows)
 
@@ -126,6 +125,7 @@ _GROUPERS = {"day": _by_day, "month": _by_month, "scene": _by_scene, "user": _by
 
 
 def _plain(value: object) -> object:
+    """A cell as a plain Python value (JSON-ready)."""
     if hasattr(value, "item"):
         return value.item()
     return value
