@@ -57,9 +57,11 @@ def show(user_ref: str, year: int | None, month: int | None, as_json: bool) -> N
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="Output format.")
 @click.option("--all-users", is_flag=True, help="Every user's rows (the operator's view), not only --user's.")
+@click.option("--year", "report_year", type=click.IntRange(2000, 9999),
+              help="With --by user: the year (UTC) to show; default this year.")
 @click.option("--refresh", is_flag=True, help="Rebuild the analyst tables first (otherwise: as the last run left them).")
 @handle_errors
-def report(user_ref: str, by: str, fmt: str, all_users: bool, refresh: bool) -> None:
+def report(user_ref: str, by: str, fmt: str, all_users: bool, report_year: int | None, refresh: bool) -> None:
     """Render counts and credits from the analyst tables, grouped by day, month, scene or user.
 
     Reads the same tables SQL users read (analytics_credit_usage_*), rebuilt after every catalogue
@@ -67,7 +69,7 @@ def report(user_ref: str, by: str, fmt: str, all_users: bool, refresh: bool) -> 
     """
     eng = engine()
     try:
-        result = credit_report(eng, by, user_ref, all_users=all_users, refresh=refresh)
+        result = credit_report(eng, by, user_ref, all_users=all_users, refresh=refresh, year=report_year)
     finally:
         eng.dispose()
     if fmt == "json":

@@ -52,7 +52,8 @@ class CreditReport:
 
 
 def credit_report(
-    engine: Engine, by: str, user_ref: str | None = None, *, all_users: bool = False, refresh: bool = False
+    engine: Engine, by: str, user_ref: str | None = None, *, all_users: bool = False, refresh: bool = False,
+    year: int | None = None,
 ) -> CreditReport:
     """Credits and render counts grouped ``by`` day, month, scene or user, from the analyst tables.
 
@@ -62,11 +63,14 @@ def credit_report(
         user_ref: the acting user (id or email); the report covers only their rows unless ``all_users``.
         all_users: every user's rows (the operator's view).
         refresh: rebuild the analyst tables first.
+        year: the year ``by="user"`` covers (default this year, UTC).
 
     Raises:
         ValidationError: an unknown grouping, or the tables were never built (and ``refresh`` was not asked).
         NotFound: no such user.
     """
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 9999):
+        raise ValidationError("year", f"must be a calendar year from 2000 to 9999, got {year!r}")
     if by not in GROUPINGS:
         raise ValidationError("by", f"must be one of {', '.join(GROUPINGS)}, got {by!r}")
     user = None
@@ -83,7 +87,7 @@ def credit_report(
     if user is not None:
         frame = frame[frame["user_id"] == user["id"]]
     scope = "all users" if user is None else str(user["email"])
-    frame = _GROUPERS[by](frame)
+    frame = _by_user(frame, year or datetime.now(UTC).year) if by == "user" else _GROUPERS[by](frame)
     rows = tuple({c: _plain(v) for c, v in r.items()} for r in frame.to_dict(orient="records"))
     return CreditReport(by=by, scope=scope, columns=tuple(frame.columns), rows=rows)
 
@@ -106,9 +110,8 @@ def _by_scene(by_scene: pd.DataFrame) -> pd.DataFrame:
         ["scene", "renderer", "demo", *_COUNTS, "charges", "refunds", "net_credits"]]
 
 
-def _by_user(monthly: pd.DataFrame) -> pd.DataFrame:
-    """This year per user: counts and credits, and the annual position (which counts every row)."""
-    year = datetime.now(UTC).year
+def _by_user(monthly: pd.DataFrame, year: int) -> pd.DataFrame:
+    """One year per user: counts and credits, and the annual position (which counts every row)."""
     this_year = monthly[monthly["year"] == year]
     out = this_year.groupby(["email", "demo"], as_index=False)[[*_COUNTS, "net_credits"]].sum()
     latest = (this_year.sort_values("month").groupby("email", as_index=False)
@@ -121,7 +124,7 @@ def _by_user(monthly: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["used_this_year", "email"], ascending=[False, True])[columns]
 
 
-_GROUPERS = {"day": _by_day, "month": _by_month, "scene": _by_scene, "user": _by_user}
+_GROUPERS = {"day": _by_day, "month": _by_month, "scene": _by_scene}
 
 
 def _plain(value: object) -> object:
