@@ -67,9 +67,30 @@ def test_metadata_is_numeric_and_carries_a_preview(app_db, instance, tmp_path):
     assert meta["credit_usage_daily"]["preview"].records[-1].data["renders"] == 1
 
 
+def test_the_nightly_job_rebuilds_every_table_at_its_end(app_db, instance, tmp_path):
+    """An autopilot user's design rendered by the nightly run, then the tables rebuilt in that run:
+    a materialisation of each table asset with the same metadata the assets record."""
+    user = app_db.user(mode="autopilot")
+    app_db.designs(user, 1)
+    job = defs.resolve_job_def("nightly_catalog_job")
+    result = job.execute_in_process(instance=instance, resources=build_resources(app_db.haven()))
+    assert result.success
+    meta = _materialisations(result)
+    assert {"credit_usage_monthly", "credit_usage_daily", "credit_usage_by_scene", "render_outcomes"} <= set(meta)
+    # Three growth scenes rendered tonight by the local renderer: counted, at 0 credits.
+    assert (meta["credit_usage_monthly"]["renders_this_month"].value, meta["credit_usage_monthly"]["credits_this_month"].value) == (3, 0)
+    assert meta["credit_usage_daily"]["renders_today"].value == 3
+    assert meta["render_outcomes"]["attempts"].value == 3
+    assert isinstance(meta["credit_usage_daily"]["preview"], dg.TableMetadataValue)
+    # The refresh is the run's last step: after the renders and the sweep.
+    steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"]
+    assert steps[-1] == "refresh_analyst_tables"
+
+
 def test_sensor_asks_for_one_report_per_finished_run(app_db, instance, tmp_path):
     _seed(app_db, tmp_path)
-    finished = dg.materialize(ANALYST_TABLES[:1], resources=build_resources(app_db.haven()), instance=instance)
+    finished = dg.materialize(ANALYST_TABLES[:1], resources=build_resources(app_db.haven()), instance=instance,
+                              tags={"haven/user": "someone"})
     context = dg.build_run_status_sensor_context(
         sensor_name="credit_report_after_runs_sensor", dagster_instance=instance,
         dagster_run=finished.dagster_run, dagster_event=finished.get_run_success_event(),
@@ -77,10 +98,11 @@ def test_sensor_asks_for_one_report_per_finished_run(app_db, instance, tmp_path)
     request = credit_report_after_runs_sensor(context)
     assert request.run_key == f"after:{finished.dagster_run.run_id}"
     assert request.tags["haven/after_run"] == finished.dagster_run.run_id
+    assert request.tags["haven/user"] == "someone"  # the per-user run limits see the report run
 
 
-def test_sensor_watches_the_catalogue_jobs_and_is_on_by_default():
+def test_sensor_describes_itself_and_is_off_by_default():
     [sensor] = [s for s in defs.get_repository_def().sensor_defs if s.name == "credit_report_after_runs_sensor"]
-    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     assert sensor.job_name == "credit_report_job"
-    assert "nightly_catalog_job" in sensor.description and "Spends no credits" in sensor.description
+    assert "catalogue_job" in sensor.description and "Spends no credits" in sensor.description

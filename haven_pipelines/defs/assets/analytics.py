@@ -3,8 +3,10 @@
 Each asset rebuilds its table whole from the ledger and the mockups (``analytics_<asset name>``),
 validates it against its pandera model first (a bad frame is never written), and records numeric
 metadata (``MetadataValue.int``/``float``) so that the UI plots the figures over time, with the
-newest rows as a table preview. ``credit_report_job`` runs them all; the
-``credit_report_after_runs_sensor`` launches it after every successful catalogue or nightly run.
+newest rows as a table preview. ``credit_report_job`` runs them all (on demand, and monthly);
+``nightly_catalog_job`` rebuilds them at its end and records a materialisation of each (the
+``refresh_analyst_tables`` op); ``credit_report_after_runs_sensor``, when turned on, launches
+``credit_report_job`` after every successful catalogue or generate run.
 """
 
 from collections.abc import Callable
@@ -148,9 +150,30 @@ def _figures_outcomes(frame: pd.DataFrame) -> dict[str, object]:
     return figures
 
 
-def _analyst_table(
-    name: str, compute: Callable[..., pd.DataFrame], figures: Callable[[pd.DataFrame], dict[str, object]], description: str
-) -> dg.AssetsDefinition:
+_COMPUTE = {name: getattr(analytics, name) for name in SCHEMAS}
+_FIGURES: dict[str, Callable[[pd.DataFrame], dict[str, object]]] = {
+    "credit_usage_monthly": _figures_monthly,
+    "credit_usage_daily": _figures_daily,
+    "credit_usage_by_scene": _figures_by_scene,
+    "render_outcomes": _figures_outcomes,
+}
+
+
+def rebuild_table(context: dg.OpExecutionContext | dg.AssetExecutionContext, engine, name: str) -> dict[str, object]:
+    """Build ``analytics_<name>``, validate it against its model, write it; returns the
+    materialisation's metadata (row count, figures to plot, preview). Shared by the assets and the
+    nightly job's ``refresh_analyst_tables`` op.
+
+    Raises:
+        dagster.Failure: the frame does not match its model (nothing is written).
+    """
+    frame = validate_frame(name, _COMPUTE[name](engine))
+    rows = analytics.write_table(engine, name, frame)
+    context.log.info("wrote %d row(s) to %s%s", rows, analytics.TABLE_PREFIX, name)
+    return {"dagster/row_count": dg.MetadataValue.int(rows), **_FIGURES[name](frame), "preview": preview(frame)}
+
+
+def _analyst_table(name: str, description: str) -> dg.AssetsDefinition:
     model = SCHEMAS[name]
 
     @dg.asset(
@@ -163,37 +186,31 @@ def _analyst_table(
         metadata={"dagster/column_schema": column_schema(model), "table": f"{analytics.TABLE_PREFIX}{name}"},
     )
     def _table(context: dg.AssetExecutionContext, haven: HavenResource) -> dg.MaterializeResult:
-        engine = haven.ctx.engine
-        frame = validate_frame(name, compute(engine))
-        rows = analytics.write_table(engine, name, frame)
-        context.log.info("wrote %d row(s) to %s%s", rows, analytics.TABLE_PREFIX, name)
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": dg.MetadataValue.int(rows), **figures(frame), "preview": preview(frame),
-        })
+        return dg.MaterializeResult(metadata=rebuild_table(context, haven.ctx.engine, name))
 
     return _table
 
 
 credit_usage_monthly = _analyst_table(
-    "credit_usage_monthly", analytics.credit_usage_monthly, _figures_monthly,
+    "credit_usage_monthly",
     "Render counts and credits per user and month: renders, failed and delivered renders, generations, "
     "regenerations, refunds, net credits, the soft limit and the percent of it used, and the annual "
     "budget left; `demo` marks the demo history's rows. Table `analytics_credit_usage_monthly`. "
-    "Rebuilt after every catalogue and nightly run (credit_report_after_runs_sensor) and on demand "
-    "(credit_report_job).",
+    "Like every analyst table: rebuilt at the end of every nightly_catalog_job run, on demand with "
+    "credit_report_job, and after catalogue runs when credit_report_after_runs_sensor is on.",
 )
 credit_usage_daily = _analyst_table(
-    "credit_usage_daily", analytics.credit_usage_daily, _figures_daily,
+    "credit_usage_daily",
     "Render counts and credits per user and UTC day, for trends; `demo` marks the demo history's rows. "
     "Table `analytics_credit_usage_daily`.",
 )
 credit_usage_by_scene = _analyst_table(
-    "credit_usage_by_scene", analytics.credit_usage_by_scene, _figures_by_scene,
+    "credit_usage_by_scene",
     "Render counts and credits per user, month, scene and renderer: renders, failed and delivered "
     "renders, credits charged, refunded, net. Table `analytics_credit_usage_by_scene`.",
 )
 render_outcomes = _analyst_table(
-    "render_outcomes", analytics.render_outcomes, _figures_outcomes,
+    "render_outcomes",
     "Render results per renderer and scene: mockups completed, failed, in progress; render attempts, "
     "failed attempts and the failure rate; mean latency. Table `analytics_render_outcomes`.",
 )
