@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Engine
 
 from haven_pipelines.db.tables import credit_reservations as reservations_t
@@ -228,12 +228,11 @@ def write_table(engine: Engine, name: str, frame: pd.DataFrame) -> int:
 
 
 def read_table(engine: Engine, name: str) -> pd.DataFrame | None:
-    """``analytics_<name>`` as last written, typed as its builder makes it; None when it was never written."""
+    """``analytics_<name>`` as last written, typed as its builder makes it; None when it was never
+    written, or was written with other columns (by an older version: rebuild it)."""
     if name not in BUILDERS:
         raise KeyError(name)
     table = f"{TABLE_PREFIX}{name}"
-    from sqlalchemy import inspect
-
     if not inspect(engine).has_table(table):
         return None
     with engine.connect() as conn:

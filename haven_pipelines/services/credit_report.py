@@ -32,7 +32,8 @@ class TablesNotBuilt(ValidationError):
     def __init__(self, table: str):
         super().__init__(
             "tables",
-            f"{analytics.TABLE_PREFIX}{table} has not been built yet: run `haven credits report --refresh`, "
+            f"{analytics.TABLE_PREFIX}{table} has not been built yet (or by an older version): run "
+            "`haven credits report --refresh`, "
             "`haven pipeline run`, or credit_report_job in the Dagster UI",
         )
 
