@@ -26,6 +26,7 @@ from haven_pipelines.defs.resources import (
     RendererResource,
     ShopifyResource,
 )
+from haven_pipelines.defs.report_sensor import REPORT_SENSORS
 from haven_pipelines.defs.schedules import build_schedules
 from haven_pipelines.defs.sensors import SENSORS
 
@@ -55,7 +56,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
         asset_checks=ASSET_CHECKS,
         jobs=JOBS,
         schedules=build_schedules(environ),
-        sensors=SENSORS,
+        sensors=[*SENSORS, *REPORT_SENSORS],
         resources=build_resources(),
     )
 

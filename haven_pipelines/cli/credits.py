@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import click
 
 from haven_pipelines.cli.common import echo_json, engine, handle_errors, json_option, user_option
+from haven_pipelines.services.credit_report import GROUPINGS, credit_report
 from haven_pipelines.services.credits import credit_position
 
 
@@ -44,3 +48,61 @@ def show(user_ref: str, year: int | None, month: int | None, as_json: bool) -> N
     )
     for warning in card.warnings:
         click.echo(f"  warning: {warning}")
+
+
+@credits.command("report")
+@user_option
+@click.option("--by", "by", type=click.Choice(GROUPINGS), default="month", show_default=True,
+              help="Group by UTC day, calendar month, scene (and renderer) or user (this year).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="Output format.")
+@click.option("--all-users", is_flag=True, help="Every user's rows (the operator's view), not only --user's.")
+@click.option("--year", "report_year", type=click.IntRange(2000, 9999),
+              help="With --by user: the year (UTC) to show; default this year.")
+@click.option("--refresh", is_flag=True, help="Rebuild the analyst tables first (otherwise: as the last run left them).")
+@handle_errors
+def report(user_ref: str, by: str, fmt: str, all_users: bool, report_year: int | None, refresh: bool) -> None:
+    """Render counts and credits from the analyst tables, grouped by day, month, scene or user.
+
+    Reads the same tables SQL users read (analytics_credit_usage_*), rebuilt after every catalogue
+    and nightly run. The demo column says which rows come from the demo history.
+    """
+    eng = engine()
+    try:
+        result = credit_report(eng, by, user_ref, all_users=all_users, refresh=refresh, year=report_year)
+    finally:
+        eng.dispose()
+    if fmt == "json":
+        echo_json(result.as_dict())
+        return
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(result.columns), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({c: _cell(v) for c, v in row.items()} for row in result.rows)
+        click.echo(out.getvalue(), nl=False)
+        return
+    click.echo(f"Mockup credits and renders by {by}, {result.scope}")
+    if not result.rows:
+        click.echo("  no renders recorded yet")
+        return
+    click.echo(_table(result.columns, result.rows))
+
+
+def _table(columns: tuple[str, ...], rows: tuple[dict[str, object], ...]) -> str:
+    """A plain text table with a header: text left-aligned, numbers right-aligned."""
+    cells = [[_cell(r[c]) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    numeric = [all(isinstance(r[c], (int, float)) and not isinstance(r[c], bool) for r in rows) for c in columns]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)).rstrip()
+
+    return "\n".join([line(list(columns)), line(["-" * w for w in widths]), *(line(row) for row in cells)])
+
+
+def _cell(value: object) -> str:
+    """A value as printed: booleans (the demo column) as yes/no, shares with one decimal."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:.1f}" if isinstance(value, float) else str(value)

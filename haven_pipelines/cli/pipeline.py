@@ -72,7 +72,7 @@ def run(batch):
                 )
                 ok &= result.success
                 _print_failures(result)
-            click.echo("materialising the analyst tables: credit_usage_monthly, credit_usage_by_scene, render_outcomes")
+            click.echo("materialising the analyst tables: credit_usage_monthly, credit_usage_daily, credit_usage_by_scene, render_outcomes")
             report = defs.resolve_job_def("credit_report_job").execute_in_process(
                 instance=instance, raise_on_error=False, run_config=LOGS)
             ok &= report.success

@@ -7,7 +7,7 @@
 | ``generate_mockups_job`` | render 1-20 of a user's designs x 1-5 scenes (Haven Hub's generate request) |
 | ``publish_product_job`` | publish one product to Shopify (or record it in dry run) |
 | ``retire_product_job`` | retire one product (underperformer, manual or seasonal) and archive it on Shopify |
-| ``nightly_catalog_job`` | render what is pending, build products, publish them, reconcile, sweep reservations |
+| ``nightly_catalog_job`` | render what is pending, build products, publish them, reconcile, sweep reservations, rebuild the analyst tables |
 | ``retry_queue_job`` | retry due entries of the retry queue |
 | ``credit_report_job`` | the analyst tables |
 
@@ -25,7 +25,7 @@ import dagster as dg
 from pydantic import Field, field_validator
 
 from haven_pipelines.services.users import resolve_user_id
-from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
+from haven_pipelines.defs.assets.analytics import ANALYST_TABLES, rebuild_table
 from haven_pipelines.defs.assets.approved_designs import approved_design_assets
 from haven_pipelines.defs.assets.listings import listing_metadata, publish_designs, shopify_listings
 from haven_pipelines.defs.assets.mockups import RENDER_POOL, mockups, render_designs, render_metadata
@@ -266,7 +266,7 @@ def all_approved_designs(haven: HavenResource) -> list[str]:
     cursor = None
     while True:
         rows, cursor = approved_designs_page(haven.ctx.engine, cursor, PAGE_SIZE)
-        ids.extend(r["asset_id"] for r in rows)
+        ids.extend(r["id"] if "id" in r else r["asset_id"] for r in rows)
         if len(rows) < PAGE_SIZE:
             return ids
 
@@ -325,16 +325,24 @@ def sweep_reservations(context: dg.OpExecutionContext, haven: HavenResource) -> 
     context.add_output_metadata({"reservations_refunded": len(refunded)})
 
 
+@dg.op(ins={"after": dg.In(dg.Nothing)})
+def refresh_analyst_tables(context: dg.OpExecutionContext, haven: HavenResource) -> None:
+    """Rebuild every analyst table once the night's renders are settled, recording a materialisation
+    of each table asset with the same metadata the assets record (figures to plot, a preview)."""
+    for asset in ANALYST_TABLES:
+        name = asset.key.path[-1]
+        context.log_event(dg.AssetMaterialization(asset_key=asset.key, metadata=rebuild_table(context, haven.ctx.engine, name)))
+
+
 @dg.job(description=(
     "Nightly: render every approved design's missing mockups (spends credits with Dynamic Mockups), "
     "apply approval decisions, build products, publish what is approved and changed, reconcile with "
-    "Shopify, refund stale reservations. Run by nightly_catalog_schedule."
+    "Shopify, refund stale reservations, then rebuild the analyst tables. Run by nightly_catalog_schedule."
 ))
 def nightly_catalog_job():
     """The nightly catalogue run (see nightly_catalog_schedule)."""
     built = build_pending_products(render_pending())
-    reconcile_shopify(publish_approved(built))
-    sweep_reservations()
+    refresh_analyst_tables(after=[reconcile_shopify(publish_approved(built)), sweep_reservations()])
 
 
 # The generate request's job comes after the nightly ops it reuses (a job's body runs when it is defined).
@@ -404,7 +412,12 @@ design_listing_job = dg.define_asset_job(
 credit_report_job = dg.define_asset_job(
     "credit_report_job",
     selection=dg.AssetSelection.assets(*ANALYST_TABLES),
-    description="Rebuild the analyst tables (credit usage by month and scene, render outcomes). Spends no credits.",
+    description=(
+        "Rebuild the analyst tables (credit usage by month, day and scene, render outcomes) on demand. "
+        "The nightly job rebuilds them itself; this job is launched by hand, monthly by "
+        "monthly_credit_report_schedule, and after catalogue runs by credit_report_after_runs_sensor when "
+        "it is on. Spends no credits."
+    ),
 )
 
 JOBS = [

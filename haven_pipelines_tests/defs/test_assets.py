@@ -171,6 +171,7 @@ def test_the_definitions_resolve_the_lineage_graph():
         key("products"): {key("mockups")},
         key("shopify_listings"): {key("products")},
         key("credit_usage_monthly"): {key("mockups")},
+        key("credit_usage_daily"): {key("mockups")},
         key("credit_usage_by_scene"): {key("mockups")},
         key("render_outcomes"): {key("mockups")},
     }

@@ -60,8 +60,9 @@ def test_ledger_balance_rule_counts_open_reservations():
 
 
 def test_frame_rule_uses_the_pandera_model():
-    good = pd.DataFrame({"renderer": ["local"], "scene": ["bedroom"], "completed": [3], "failed": [0],
-                         "in_progress": [0], "mean_latency_ms": [12.5]})
+    good = pd.DataFrame({"demo": [False], "renderer": ["local"], "scene": ["bedroom"], "completed": [3], "failed": [0],
+                         "in_progress": [0], "attempts": [3], "failed_attempts": [0], "failure_rate": [0.0],
+                         "mean_latency_ms": [12.5]})
     assert frame_rule("render_outcomes", good).passed
     bad = good.assign(failed=[-1])
     verdict = frame_rule("render_outcomes", bad)

@@ -20,7 +20,7 @@ def test_assets_have_docs_groups_kinds_and_noun_names():
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {
         "approved_design_assets", "mockups", "products", "shopify_listings",
-        "credit_usage_monthly", "credit_usage_by_scene", "render_outcomes",
+        "credit_usage_monthly", "credit_usage_daily", "credit_usage_by_scene", "render_outcomes",
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -34,7 +34,8 @@ def test_assets_have_docs_groups_kinds_and_noun_names():
 
 def test_automation_names_end_in_their_kind():
     repo = defs.get_repository_def()
-    assert {s.name for s in repo.sensor_defs} == {"approved_designs_sensor", "approval_decisions_sensor", "retry_queue_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {"approved_designs_sensor", "approval_decisions_sensor", "retry_queue_sensor",
+                                                  "credit_report_after_runs_sensor"}
     assert {s.name for s in repo.schedule_defs} == {"nightly_catalog_schedule", "monthly_credit_report_schedule"}
 
 
