@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, settings, user_option
+from haven_pipelines.cli.common import (
+    acting_user,
+    echo_json,
+    echo_table,
+    engine,
+    handle_errors,
+    json_option,
+    settings,
+    user_option,
+)
 
 
 @click.group("scenes")
@@ -17,7 +26,7 @@ def scenes() -> None:
 @json_option
 @handle_errors
 def list_scenes(user_ref, as_json):
-    """The scenes the user can render into, with their Dynamic Mockups template ids."""
+    """The scenes the user can render into: the size of the mockups each makes, and its Dynamic Mockups template id."""
     from haven_pipelines.services.scenes import visible_scenes
 
     eng = engine()
@@ -28,9 +37,9 @@ def list_scenes(user_ref, as_json):
     if as_json:
         echo_json(rows)
         return
-    for r in rows:
-        kind = "system" if r["is_system"] else "user"
-        click.echo(f"{r['scene_key']:15} {kind:6} {r['width']}x{r['height']}  {r['dm_mockup_uuid'] or '-':36}  {r['description'] or ''}")
+    echo_table(["scene", "kind", "output px", "dynamic mockups template", "description"],
+               [(r["scene_key"], "system" if r["is_system"] else "user", f"{r['output_width']}x{r['output_height']}",
+                 r["dm_mockup_uuid"], r["description"] or "") for r in rows])
 
 
 @scenes.command("sync")
@@ -63,7 +72,7 @@ def sync(mappings, check, as_json):
     if as_json:
         echo_json([r.__dict__ for r in results])
     else:
-        for r in results:
-            click.echo(f"{r.scene_key:15} {r.status:15} {r.mockup_uuid or '-'} / {r.smart_object_uuid or '-'}")
+        echo_table(["scene", "status", "mockup template", "smart object"],
+                   [(r.scene_key, r.status, r.mockup_uuid, r.smart_object_uuid) for r in results])
     if any(r.status in ("missing", "no_smart_object") for r in results):
         raise SystemExit(1)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from haven_pipelines.db.stores.scenes import SceneStore, update_system_scene
 from haven_pipelines.db.tables import mockup_scene_templates as scenes_t
 from haven_pipelines.domain.errors import ValidationError
+from haven_pipelines.services.renderers import OUTPUT_WIDTH
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,23 @@ class SceneSync:
 
 def visible_scenes(engine: Engine, user_id: str) -> list[dict]:
     """The active scenes ``user_id`` can render into, by key: the system scenes and the user's own
-    (which replaces a system scene of the same key), each with its Dynamic Mockups template ids."""
+    (which replaces a system scene of the same key), each with its Dynamic Mockups template ids.
+
+    ``width`` and ``height`` are the scene's own pixel space (where its frame is drawn);
+    ``output_width`` and ``output_height`` the size of the mockups rendered from it.
+    """
     with engine.connect() as conn:
-        return [dict(r) for r in SceneStore(conn, user_id).visible()]
+        rows = [dict(r) for r in SceneStore(conn, user_id).visible()]
+    for row in rows:
+        row["output_width"], row["output_height"] = output_size(row["width"], row["height"])
+    return rows
+
+
+def output_size(scene_width: int, scene_height: int) -> tuple[int, int]:
+    """The pixel size of a mockup rendered from a scene of this size: :data:`OUTPUT_WIDTH` wide, the
+    height in the scene's aspect (as the local renderer draws it; a Dynamic Mockups export is made
+    that wide too, its height following the template)."""
+    return OUTPUT_WIDTH, round(scene_height * OUTPUT_WIDTH / scene_width)
 
 
 def _fold(text: str) -> str:
