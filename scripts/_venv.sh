@@ -27,11 +27,11 @@ ensure_venv() {
     # package (constraints), so each machine and CI install the same, audited set.
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
         local log="$VENV/install.log"
-        local -
-        set -o pipefail
         say "installing haven-pipelines and its locked dependencies into $VENV (2-3 minutes the first time; full log in $log)"
         "$VENV/bin/python" -m pip install --quiet --upgrade pip
-        if ! "$VENV/bin/python" -m pip install --progress-bar off -c requirements.lock -e '.[dev]' 2>&1 | tee "$log" | _pip_progress; then
+        # pip's own status decides (PIPESTATUS), with or without the caller's pipefail.
+        if "$VENV/bin/python" -m pip install --progress-bar off -c requirements.lock -e '.[dev]' 2>&1 \
+                | tee "$log" | _pip_progress; [ "${PIPESTATUS[0]}" -ne 0 ]; then
             say "the install failed; the end of $log:"
             tail -n 20 "$log" >&2
             return 1
