@@ -102,8 +102,9 @@ def _summary(engine, designs: int, before) -> None:
     click.echo("This run")
     click.echo(f"  designs        {designs} materialised")
     click.echo(f"  mockups        {summary.mockups - before.mockups} new")
-    click.echo(f"  products       {summary.products - before.products} new, "
-               f"{active - before.active_products} more live on Shopify")
+    went_live = active - before.active_products
+    click.echo(f"  products       {summary.products - before.products} new"
+               + (f", {went_live} more live on Shopify" if went_live > 0 else ""))
     click.echo(f"  listings       {recorded - before.product_sets_recorded} productSet mutation(s) recorded "
                "in shopify_outbox (dry run: nothing sent)" if recorded else "  listings       none recorded")
     click.echo(f"  credits        {summary.credits_charged - before.credits_charged} charged (the local renderer is free)")
