@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
+say "quickstart: SQLite, the local renderer, a local image folder and a Shopify dry run (nothing leaves this machine)"
 ensure_venv
 
 export HAVEN_DATA_DIR="${HAVEN_DATA_DIR:-$PWD/.haven}"
@@ -14,7 +15,11 @@ mkdir -p "$DAGSTER_HOME"
 
 # The same settings object the CLI and the Dagster runs use: print it (secrets masked) and stop
 # here, naming the variable, if one is bad.
+say "checking the settings"
 "$VENV/bin/python" -m haven_pipelines.settings
+say "creating or migrating the database"
 "$VENV/bin/haven" db upgrade
+say "loading the demo user and ${HAVEN_DEMO_DESIGNS:-3} approved design(s)"
 "$VENV/bin/haven" demo --load --designs "${HAVEN_DEMO_DESIGNS:-3}"
+say "running the pipeline: designs -> mockups -> products -> Shopify listings (dry run)"
 exec "$VENV/bin/haven" pipeline run "$@"

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from haven_pipelines.cli.common import acting_user, echo_json, engine, handle_errors, json_option, paging_options, user_option
+from haven_pipelines.cli.common import (
+    DESIGN_ID,
+    acting_user,
+    echo_json,
+    echo_table,
+    engine,
+    handle_errors,
+    json_option,
+    paging_options,
+    user_option,
+)
 from haven_pipelines.services.review import KINDS, decide_all, decide_one, review_queue
 
 
@@ -39,10 +49,10 @@ def list_items(user_ref, status, type_, limit, offset, as_json):
     if as_json:
         echo_json({"total": page.total, "items": page.items, "empty_reason": page.empty_reason})
         return
-    for r in page.items:
-        payload = r["payload"] or {}
-        what = payload.get("scene") or payload.get("title") or ""
-        click.echo(f"{r['id']}  {r['type']:7} {r['status']:8} {what:20} {_quote(r['quote_text'])}  design {r['design_id']}")
+    if page.items:
+        echo_table(["item", "type", "status", "scene or title", "quote", "design"],
+                   [(r["id"], r["type"], r["status"], (r["payload"] or {}).get("scene") or (r["payload"] or {}).get("title"),
+                     _quote(r["quote_text"]), r["design_id"]) for r in page.items])
     if page.empty_reason:
         click.echo(page.empty_reason)
     else:
@@ -50,7 +60,7 @@ def list_items(user_ref, status, type_, limit, offset, as_json):
 
 
 def _batch_options(func):
-    func = click.option("--design", "design_id", help="With --all: only this design's items.")(func)
+    func = click.option("--design", "design_id", type=DESIGN_ID, help="With --all: only this design's items.")(func)
     func = click.option("--kind", type=click.Choice(KINDS), help="With --all: only mockups or only products.")(func)
     func = click.option("--all", "all_", is_flag=True, help="Every pending item (narrowed by --kind and --design).")(func)
     return click.argument("item_id", required=False)(func)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -52,9 +53,23 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-def engine() -> Engine:
-    """The application database engine (HAVEN_DATABASE_URL, else the SQLite default)."""
-    return create_engine(settings().database_url)
+def engine(*, require_schema: bool = True) -> Engine:
+    """The application database engine (HAVEN_DATABASE_URL, else the SQLite default).
+
+    By default the database must exist and be at the newest schema: a command run from another
+    folder, or before ``haven db upgrade``, stops with one line saying so and what to run, and
+    never creates an empty SQLite file as a side effect. ``haven db`` passes
+    ``require_schema=False`` (creating the database is its job).
+
+    Raises:
+        DatabaseNotReady: missing, unreachable, empty or behind the newest schema.
+    """
+    url = settings().database_url
+    if require_schema:
+        from haven_pipelines.services.database import require_ready
+
+        require_ready(url)
+    return create_engine(url)
 
 
 def _default(value: Any) -> Any:
@@ -83,11 +98,26 @@ def handle_errors(func: Callable) -> Callable:
     return wrapper
 
 
-def app_context():
-    """The services' context (database, renderer, storage, Shopify mode) from :func:`settings`, for one command."""
-    from haven_pipelines.services.context import build_context
+def app_context(*, require_schema: bool = True):
+    """The services' context (database, renderer, storage, Shopify mode) from :func:`settings`, for one command.
 
-    return build_context(settings(), download_policy=_wiring().download_policy)
+    Raises:
+        ValidationError: a bad setting, naming the variable (checked first).
+        DatabaseNotReady: with ``require_schema`` (the default), as :func:`engine` says.
+    """
+    from haven_pipelines.services.context import build_context
+    from haven_pipelines.services.database import require_ready
+
+    resolved = settings()
+    # Built first, so that a bad setting is named before anything else; it creates no file or folder.
+    ctx = build_context(resolved, download_policy=_wiring().download_policy)
+    try:
+        if require_schema:
+            require_ready(resolved.database_url)
+    except BaseException:
+        ctx.close()
+        raise
+    return ctx
 
 
 def blob_store():
@@ -113,3 +143,76 @@ def paging_options(func: Callable) -> Callable:
     """``--limit`` (1 to 100 a page, default 20) and ``--offset`` for a list command."""
     func = click.option("--offset", type=click.IntRange(0), default=0, show_default=True)(func)
     return click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)(func)
+
+
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Collection[int] = (),
+               indent: str = "") -> None:
+    """Print ``rows`` under a line of ``headers``, each column as wide as its widest cell.
+
+    ``right`` names the columns (by index) aligned right, such as prices; None prints ``-``. The
+    last column is not padded, so a long description or URL does not push trailing blanks. Each
+    line starts with ``indent`` (a table under a heading).
+    """
+    cells = [[str(h) for h in headers]] + [["-" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        parts = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        parts[-1] = row[-1].rjust(widths[-1]) if len(row) - 1 in right else row[-1]
+        click.echo(indent + "  ".join(parts).rstrip())
+
+
+class DesignIdType(click.ParamType):
+    """A design (or other row) id as the project writes them: a UUID, given back as its text.
+
+    A value that is not a UUID is a usage error naming the option (exit 2), before any database work.
+    """
+
+    name = "uuid"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """The id in its canonical lower-case form, or click's error naming the option."""
+        try:
+            return str(uuid.UUID(str(value).strip()))
+        except ValueError:
+            self.fail(f"{value!r} is not a design id (a UUID such as 00000000-0000-0000-0000-000000000001)", param, ctx)
+
+
+DESIGN_ID = DesignIdType()
+
+#: Years that ``--year`` accepts: none before 2000 has credits; the next year is the last to ask about.
+FIRST_YEAR = 2000
+
+
+class CalendarYearType(click.ParamType):
+    """A calendar year from :data:`FIRST_YEAR` to next year (UTC, read when the command runs)."""
+
+    name = "year"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """The year as an int, or click's error naming the option and the accepted range."""
+        last = datetime.now(UTC).year + 1
+        try:
+            year = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a year", param, ctx)
+        if not FIRST_YEAR <= year <= last:
+            self.fail(f"{year} is out of range: give a year from {FIRST_YEAR} to {last}", param, ctx)
+        return year
+
+
+CALENDAR_YEAR = CalendarYearType()
+
+
+def check_scenes(engine: Engine, user_id: str, scenes: Sequence[str], option: str = "--scene") -> None:
+    """Refuse scene keys the user cannot render into, naming ``option`` and listing the valid keys.
+
+    Raises:
+        click.BadParameter: an unknown key (exit 2), with the user's valid scene keys.
+    """
+    from haven_pipelines.services.scenes import visible_scenes
+
+    valid = [r["scene_key"] for r in visible_scenes(engine, user_id)]
+    unknown = [s for s in dict.fromkeys(scenes) if s not in valid]
+    if unknown:
+        names = ", ".join(repr(s) for s in unknown)
+        raise click.BadParameter(f"unknown scene {names}; valid scenes: {', '.join(valid)}", param_hint=f"'{option}'")

@@ -7,7 +7,7 @@ import io
 
 import click
 
-from haven_pipelines.cli.common import echo_json, engine, handle_errors, json_option, user_option
+from haven_pipelines.cli.common import CALENDAR_YEAR, FIRST_YEAR, echo_json, engine, handle_errors, json_option, user_option
 from haven_pipelines.services.credit_report import GROUPINGS, credit_report
 from haven_pipelines.services.credits import credit_position
 
@@ -19,7 +19,7 @@ def credits() -> None:
 
 @credits.command("show")
 @user_option
-@click.option("--year", type=click.IntRange(1, 9999), help="Calendar year (UTC); default this year.")
+@click.option("--year", type=CALENDAR_YEAR, help=f"Calendar year (UTC), {FIRST_YEAR} to next year; default this year.")
 @click.option("--month", type=click.IntRange(1, 12), help="Month 1-12 (UTC); default this month.")
 @json_option
 @handle_errors

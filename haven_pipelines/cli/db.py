@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from haven_pipelines.cli.common import engine as make_engine
-from haven_pipelines.services.database import schema_status, upgrade_schema
+from haven_pipelines.cli.common import handle_errors, settings
+from haven_pipelines.services.database import UPGRADE_COMMAND, missing_sqlite_file, schema_status, upgrade_schema
 
 
 @click.group()
@@ -14,9 +15,10 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@handle_errors
 def upgrade_cmd() -> None:
     """Create or migrate the database named by HAVEN_DATABASE_URL to the newest schema."""
-    eng = make_engine()
+    eng = make_engine(require_schema=False)
     try:
         status = upgrade_schema(eng)
     finally:
@@ -25,9 +27,14 @@ def upgrade_cmd() -> None:
 
 
 @db.command("status")
+@handle_errors
 def status_cmd() -> None:
-    """Say which revision the database is at; exit 1 when it is behind the newest schema."""
-    eng = make_engine()
+    """Say which revision the database is at; exit 1 when it is missing or behind the newest schema."""
+    missing = missing_sqlite_file(settings().database_url)
+    if missing is not None:  # a read: say so rather than create an empty file by connecting
+        click.echo(f"no database at {missing.absolute()}: run `{UPGRADE_COMMAND}` to create it")
+        raise SystemExit(1)
+    eng = make_engine(require_schema=False)
     try:
         status = schema_status(eng)
     finally:

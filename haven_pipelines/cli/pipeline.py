@@ -53,6 +53,7 @@ def run(batch):
             keys += [r["id"] for r in rows]
         if not keys:
             raise click.ClickException("no approved designs: load the demo first (`haven demo --load`)")
+        before = catalogue_summary(engine)  # so that the summary can tell this run's work from the totals
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
         try:
             known = set(instance.get_dynamic_partitions(DESIGNS_PARTITION))
@@ -79,7 +80,7 @@ def run(batch):
             _print_failures(report)
         finally:
             instance.dispose()
-        _summary(engine, len(keys))
+        _summary(engine, len(keys), before)
     finally:
         engine.dispose()
     if not ok:
@@ -93,21 +94,30 @@ def _print_failures(result) -> None:
             click.echo(f"  FAILED {event.step_key}: {error.message.strip() if error else 'unknown error'}", err=True)
 
 
-def _summary(engine, designs: int) -> None:
+def _summary(engine, designs: int, before) -> None:
     summary = catalogue_summary(engine)
     by_status, recorded, active = summary.mockups_by_status, summary.product_sets_recorded, summary.active_products
     images = settings.data_dir() / "images" / "mockups"
     click.echo("")
-    click.echo("Summary")
-    click.echo(f"  designs        {summary.approved_designs} approved ({designs} materialised)")
+    click.echo("This run")
+    click.echo(f"  designs        {designs} materialised")
+    click.echo(f"  mockups        {summary.mockups - before.mockups} new")
+    went_live = active - before.active_products
+    click.echo(f"  products       {summary.products - before.products} new"
+               + (f", {went_live} more live on Shopify" if went_live > 0 else ""))
+    click.echo(f"  listings       {recorded - before.product_sets_recorded} productSet mutation(s) recorded "
+               "in shopify_outbox (dry run: nothing sent)" if recorded else "  listings       none recorded")
+    click.echo(f"  credits        {summary.credits_charged - before.credits_charged} charged (the local renderer is free)")
+    click.echo("Totals (everything so far)")
+    click.echo(f"  designs        {summary.approved_designs} approved")
     click.echo(f"  mockups        {summary.mockups} ({', '.join(f'{v} {k}' for k, v in sorted(by_status.items())) or 'none'})")
     click.echo(f"  products       {summary.products} ({active} live on Shopify"
                + ("; in dry run nothing goes live and the outbox holds what would be sent)" if recorded and not active else ")"))
     if summary.approvals_pending:
         click.echo(f"  approvals      {summary.approvals_pending} waiting for a decision: haven approvals list")
-    click.echo(f"  listings       {recorded} productSet mutation(s) recorded in shopify_outbox (dry run: nothing sent)"
+    click.echo(f"  listings       {recorded} productSet mutation(s) recorded in shopify_outbox"
                if recorded else "  listings       none recorded")
-    click.echo(f"  credits        {summary.credits_charged} charged (the local renderer is free)")
+    click.echo(f"  credits        {summary.credits_charged} charged")
     click.echo(f"  mockup images  {images}")
     click.echo("  what would be published:  haven products list --json   |   SELECT * FROM shopify_outbox")
     home = os.environ.get("DAGSTER_HOME", "<a DAGSTER_HOME>")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from haven_pipelines.cli.common import (
+    DESIGN_ID,
     acting_user,
     app_context,
     echo_json,
+    echo_table,
     engine,
     handle_errors,
     json_option,
@@ -25,7 +27,7 @@ def products() -> None:
 
 @products.command("build")
 @user_option
-@click.option("--design", "asset_id", required=True, help="Approved design asset id.")
+@click.option("--design", "asset_id", type=DESIGN_ID, required=True, help="Approved design asset id.")
 @json_option
 @handle_errors
 def build(user_ref, asset_id, as_json):
@@ -106,8 +108,8 @@ def list_products(user_ref, status, collection, search, limit, offset, as_json):
     if as_json:
         echo_json({"total": page.total, "limit": limit, "offset": offset, "products": [d.as_dict() for d in page.rows]})
         return
-    for d in page.rows:
-        click.echo(f"{d.id}  {d['status']:8} {len(d.variants):2} variants {len(d.images)} images  {d['title']}")
+    echo_table(["product", "status", "variants", "images", "title"],
+               [(d.id, d["status"], len(d.variants), len(d.images), d["title"]) for d in page.rows], right={2, 3})
     click.echo(f"{len(page.rows)} of {page.total}")
 
 
@@ -184,12 +186,11 @@ def _echo_product(p: dict) -> None:
     if p["sync_error"]:
         click.echo(f"  sync error:  {p['sync_error']}")
     click.echo(f"  variants ({len(p['variants'])}):")
-    for v in p["variants"]:
-        compare = f" (compare at {v['compare_at_price']})" if v["compare_at_price"] is not None else ""
-        click.echo(f"    {v['sku']:24} {v['title']:24} {v['price']!s:>8}{compare}")
+    echo_table(["sku", "title", "price", "compare at"],
+               [(v["sku"], v["title"], v["price"], v["compare_at_price"]) for v in p["variants"]], right={2, 3}, indent="    ")
     click.echo(f"  images ({len(p['images'])}):")
-    for i in p["images"]:
-        click.echo(f"    {i['position']}. {i['source']:6} {i['src']}")
+    echo_table(["position", "source", "src"], [(i["position"], i["source"], i["src"]) for i in p["images"]],
+               right={0}, indent="    ")
 
 
 @products.command("show")

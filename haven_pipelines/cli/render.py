@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import click
 
-from haven_pipelines.cli.common import acting_user, app_context, echo_json, handle_errors, json_option, paging_options, user_option
+from haven_pipelines.cli.common import (
+    DESIGN_ID,
+    acting_user,
+    app_context,
+    check_scenes,
+    echo_json,
+    echo_table,
+    handle_errors,
+    json_option,
+    paging_options,
+    user_option,
+)
 from haven_pipelines.domain.scenes import SYSTEM_SCENES
 
 
 @click.command("render")
 @user_option
-@click.option("--design", "designs", multiple=True, required=True, help="Design asset id (repeat for several, 1 to 20).")
+@click.option("--design", "designs", type=DESIGN_ID, multiple=True, required=True,
+              help="Design asset id (repeat for several, 1 to 20).")
 @click.option("--scene", "scenes", multiple=True, help="Scene key (repeat, 1 to 5).")
 @click.option("--all-scenes", is_flag=True, help="Render all five system scenes.")
 @click.option("--regenerate", is_flag=True, help="Render again even when a mockup exists (charged as a regeneration).")
@@ -27,6 +39,7 @@ def render(user_ref, designs, scenes, all_scenes, regenerate, skip_approval, as_
     ctx = app_context()
     try:
         user_id = acting_user(ctx.engine, user_ref)
+        check_scenes(ctx.engine, user_id, [t.scene for t in tasks])
         service = RenderService(ctx)
         to_render, _done = service.plan(user_id, tasks, regenerate=regenerate)
         check_budget(ctx.ledger, user_id, len(to_render), ctx.renderer.credits_per_render)
@@ -36,9 +49,8 @@ def render(user_ref, designs, scenes, all_scenes, regenerate, skip_approval, as_
     if as_json:
         echo_json(result.as_dict())
     else:
-        for o in result.outcomes:
-            where = o.url or o.error or ""
-            click.echo(f"{o.status:9} {o.scene:15} {o.asset_id}  {where}")
+        echo_table(["status", "scene", "design", "mockup url or error"],
+                   [(o.status, o.scene, o.asset_id, o.url or o.error or "") for o in result.outcomes])
         click.echo(f"rendered {result.rendered}, skipped {result.skipped}, failed {result.failed}, refused {result.refused}; "
                    f"credits charged {result.credits_charged}; remaining this year {result.usage.remaining_annual}")
     if result.failed or result.refused:
@@ -52,9 +64,9 @@ def mockups() -> None:
 
 @mockups.command("list")
 @user_option
-@click.option("--scene")
+@click.option("--scene", help="Only this scene key.")
 @click.option("--status", type=click.Choice(["pending", "generating", "completed", "failed", "approved", "rejected"]))
-@click.option("--design", "asset_id")
+@click.option("--design", "asset_id", type=DESIGN_ID, help="Only this design asset id.")
 @paging_options
 @json_option
 @handle_errors
@@ -65,7 +77,10 @@ def list_mockups(user_ref, scene, status, asset_id, limit, offset, as_json):
 
     eng = engine()
     try:
-        page = list_mockups(eng, acting_user(eng, user_ref), scene=scene, status=status, asset_id=asset_id,
+        user_id = acting_user(eng, user_ref)
+        if scene is not None:
+            check_scenes(eng, user_id, [scene])
+        page = list_mockups(eng, user_id, scene=scene, status=status, asset_id=asset_id,
                             limit=limit, offset=offset)
     finally:
         eng.dispose()
@@ -73,6 +88,7 @@ def list_mockups(user_ref, scene, status, asset_id, limit, offset, as_json):
     if as_json:
         echo_json({"total": page.total, "limit": limit, "offset": offset, "mockups": rows})
         return
-    for r in rows:
-        click.echo(f"{r['id']}  {r['status']:10} {r['scene']:15} {r.get('collection') or '-':10} {r.get('file_url') or r.get('error_message') or ''}")
+    echo_table(["mockup", "status", "scene", "collection", "image url or error"],
+               [(r["id"], r["status"], r["scene"], r.get("collection"), r.get("file_url") or r.get("error_message") or "")
+                for r in rows])
     click.echo(f"{len(rows)} of {page.total}")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import click
 
 from haven_pipelines.cli.common import (
+    DESIGN_ID,
     acting_user,
     blob_store,
     echo_json,
+    echo_table,
     engine,
     handle_errors,
     json_option,
@@ -27,7 +29,7 @@ def scenes() -> None:
 @json_option
 @handle_errors
 def list_scenes(user_ref, as_json):
-    """The scenes the user can render into, with their source and Dynamic Mockups template ids."""
+    """The scenes the user can render into: the size of the mockups each makes, its source and its Dynamic Mockups template id."""
     from haven_pipelines.services.scenes import visible_scenes
 
     eng = engine()
@@ -38,11 +40,9 @@ def list_scenes(user_ref, as_json):
     if as_json:
         echo_json(rows)
         return
-    for r in rows:
-        kind = "system" if r["is_system"] else "user"
-        click.echo(f"{r['scene_key']:15} {kind:6} {r['width']}x{r['height']}  {r['dm_mockup_uuid'] or '-':36}  "
-                   f"{r['source']}  {r['description'] or ''}")
-
+    echo_table(["scene", "kind", "output px", "dynamic mockups template", "source", "description"],
+               [(r["scene_key"], "system" if r["is_system"] else "user", f"{r['output_width']}x{r['output_height']}",
+                 r["dm_mockup_uuid"], r["source"], r["description"] or "") for r in rows])
 
 @scenes.command("add")
 @user_option
@@ -107,7 +107,7 @@ def remove(user_ref, key, as_json):
 @scenes.command("preview")
 @user_option
 @click.option("--key", required=True, help="Scene key (yours or a system scene).")
-@click.option("--design", "design_id", default=None, help="Design asset id (default: a sample print).")
+@click.option("--design", "design_id", type=DESIGN_ID, default=None, help="Design asset id (default: a sample print).")
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
               help="Output file; .png or .webp for those formats (default ./preview-KEY.jpg).")
 @json_option
@@ -158,7 +158,7 @@ def sync(mappings, check, as_json):
     if as_json:
         echo_json([r.__dict__ for r in results])
     else:
-        for r in results:
-            click.echo(f"{r.scene_key:15} {r.status:15} {r.mockup_uuid or '-'} / {r.smart_object_uuid or '-'}")
+        echo_table(["scene", "status", "mockup template", "smart object"],
+                   [(r.scene_key, r.status, r.mockup_uuid, r.smart_object_uuid) for r in results])
     if any(r.status in ("missing", "no_smart_object") for r in results):
         raise SystemExit(1)

@@ -17,6 +17,7 @@ secret with ``dg.EnvVar`` in config; left unset, the same variable is read at ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -24,7 +25,7 @@ from pydantic import PrivateAttr
 
 from haven_pipelines.domain.credits import CreditUsage
 from haven_pipelines.services.context import AppContext, build_context
-from haven_pipelines.services.render import check_budget
+from haven_pipelines.services.render import check_budget, require_credits
 from haven_pipelines.settings import Settings
 
 
@@ -152,3 +153,16 @@ class CreditBudgetResource(dg.ConfigurableResource):
             BudgetExceeded: naming the requested and remaining credits; nothing is charged.
         """
         return check_budget(self.haven.ctx.ledger, user_id, credits, 1)
+
+    def usages(self, user_ids: Sequence[str]) -> dict[str, CreditUsage]:
+        """The credit positions of several users (current year and month), read in one statement."""
+        return self.haven.ctx.ledger.usages(user_ids)
+
+    @staticmethod
+    def check_usage(usage: CreditUsage, credits: int) -> CreditUsage:
+        """:meth:`check` against a usage already read (from :meth:`usages`).
+
+        Raises:
+            BudgetExceeded: naming the requested and remaining credits; nothing is charged.
+        """
+        return require_credits(usage, credits)

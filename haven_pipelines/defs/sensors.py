@@ -23,8 +23,8 @@ from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded
 from haven_pipelines.services.approvals import decisions_page
-from haven_pipelines.services.designs import approved_designs_page, decode_cursor, encode_cursor, scenes_for_design
-from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST, RenderService, RenderTask
+from haven_pipelines.services.designs import approved_designs_tick, decode_cursor, encode_cursor
+from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST
 from haven_pipelines.services.retries import due_entries
 
 # Designs read per tick; at most 20 go into one run (Haven Hub's request limit), so a tick asks
@@ -67,22 +67,20 @@ def approved_designs_sensor(
     so, and the nightly job renders those designs once credits allow.
     """
     ctx = haven.ctx
-    rows, next_cursor = approved_designs_page(ctx.engine, context.cursor, DESIGNS_PER_TICK)
-    if not rows:
+    # A constant number of statements per tick, whatever the catalogue's size: the page, its
+    # designs' collections and mockups (one connection), then the budgets of all its owners, each
+    # read by one set-based query instead of one per design, scene or user.
+    page = approved_designs_tick(ctx.engine, context.cursor, DESIGNS_PER_TICK)
+    if not page.rows:
         return dg.SkipReason("no newly approved designs")
     known = set(context.instance.get_dynamic_partitions(DESIGNS_PARTITION))
-    new_keys = [k for k in dict.fromkeys(_design_id(r) for r in rows) if k not in known]
-    by_user: dict[str, list[str]] = {}
-    for row in rows:
-        by_user.setdefault(row["user_id"], []).append(_design_id(row))
-    service = RenderService(ctx)
+    new_keys = [k for k in dict.fromkeys(_design_id(r) for r in page.rows) if k not in known]
+    usages = budget.usages(list(page.designs_by_user))
     run_requests: list[dg.RunRequest] = []
     skipped: list[str] = []
-    for user_id, asset_ids in by_user.items():
-        tasks = [RenderTask(a, s) for a in asset_ids for s in scenes_for_design(ctx.engine, a)]
-        to_render, _done = service.plan(user_id, tasks)
+    for user_id, asset_ids in page.designs_by_user.items():
         try:
-            budget.check(user_id, len(to_render) * ctx.renderer.credits_per_render)
+            budget.check_usage(usages[user_id], len(page.to_render[user_id]) * ctx.renderer.credits_per_render)
         except BudgetExceeded as exc:
             skipped.append(f"user {user_id}: {len(asset_ids)} design(s) not requested: {exc}")
             continue
@@ -97,8 +95,8 @@ def approved_designs_sensor(
         context.log.warning(line)
     partitions = [dg.AddDynamicPartitionsRequest(DESIGNS_PARTITION, new_keys)] if new_keys else []
     if not run_requests:
-        return dg.SensorResult(skip_reason="; ".join(skipped), cursor=next_cursor, dynamic_partitions_requests=partitions)
-    return dg.SensorResult(run_requests=run_requests, cursor=next_cursor, dynamic_partitions_requests=partitions)
+        return dg.SensorResult(skip_reason="; ".join(skipped), cursor=page.cursor, dynamic_partitions_requests=partitions)
+    return dg.SensorResult(run_requests=run_requests, cursor=page.cursor, dynamic_partitions_requests=partitions)
 
 
 @dg.sensor(

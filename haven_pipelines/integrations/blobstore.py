@@ -68,8 +68,9 @@ class LocalBlobStore(BlobStore):
     """Objects as files under a root folder (default ``$HAVEN_DATA_DIR/images``)."""
 
     def __init__(self, root: str | os.PathLike[str]):
+        # The folder is made by the first put, not here: a command that only reads, or is refused
+        # (run from the wrong folder), leaves no empty folder behind.
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
         """The file for ``key``; refuses keys that would leave the root folder."""

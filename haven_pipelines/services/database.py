@@ -7,11 +7,21 @@ schema (``haven demo --load``) checks first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 
-from haven_pipelines.db.engine import redact_url
+from haven_pipelines.db.engine import create_engine, normalise_url, redact_url
 from haven_pipelines.db.migrate import current_revision, head_revision, upgrade
+from haven_pipelines.domain.errors import HavenError
+
+UPGRADE_COMMAND = "haven db upgrade"
+
+
+class DatabaseNotReady(HavenError):
+    """The application database is missing, unreachable, empty or behind the newest schema; the
+    message says which and the command that fixes it."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +44,59 @@ def schema_status(engine: Engine) -> SchemaStatus:
 
 
 def upgrade_schema(engine: Engine) -> SchemaStatus:
-    """Create or migrate the database behind ``engine`` to the newest schema; returns where it stands."""
+    """Create or migrate the database behind ``engine`` to the newest schema; returns where it stands.
+
+    A SQLite file's folder is created first (SQLite makes the file, not its folder).
+    """
+    missing = missing_sqlite_file(engine.url.render_as_string(hide_password=False))
+    if missing is not None:
+        missing.parent.mkdir(parents=True, exist_ok=True)
     upgrade(engine=engine)
     return schema_status(engine)
 
 
 def _url(engine: Engine) -> str:
     return redact_url(engine.url.render_as_string(hide_password=False))
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite ``url`` names when that file does not exist (connecting would create it), else None."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+def require_ready(url: str) -> SchemaStatus:
+    """Check that the database at ``url`` exists and is at the newest schema, creating nothing.
+
+    What every ``haven`` command but ``haven db`` runs first: a command run from another folder
+    finds no ``./.haven/haven.db`` and says so, instead of creating an empty file and failing on
+    a missing table.
+
+    Raises:
+        DatabaseNotReady: naming the database (password masked), what is wrong, and the command to run.
+    """
+    shown = redact_url(normalise_url(url))
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise DatabaseNotReady(
+            f"no database at {missing.absolute()}: it is HAVEN_DATABASE_URL, else haven.db in HAVEN_DATA_DIR "
+            f"(default ./.haven, so run haven from the project folder or set those); to create it there, "
+            f"run `{UPGRADE_COMMAND}`")
+    engine = create_engine(url)
+    try:
+        status = schema_status(engine)
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else type(exc).__name__
+        raise DatabaseNotReady(f"cannot open the database {shown}: {reason} (check HAVEN_DATABASE_URL; a new "
+                               f"database, once created, needs `{UPGRADE_COMMAND}`)") from None
+    finally:
+        engine.dispose()
+    if status.revision is None:
+        raise DatabaseNotReady(f"the database {shown} is not migrated (it has no tables yet): run `{UPGRADE_COMMAND}`")
+    if not status.at_head:
+        raise DatabaseNotReady(f"the database {shown} is at revision {status.revision}, not the newest "
+                               f"({status.head}): run `{UPGRADE_COMMAND}`")
+    return status

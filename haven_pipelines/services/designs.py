@@ -6,6 +6,7 @@ design so that every later step runs as that user through the user-scoped stores
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,9 +14,12 @@ from sqlalchemy.engine import Engine
 
 from haven_pipelines.db.stores.designs import approved_designs_page as _approved_page
 from haven_pipelines.db.stores.scenes import SceneStore
+from haven_pipelines.db.stores.designs import design_collections
+from haven_pipelines.db.stores.mockups import mockup_statuses
 from haven_pipelines.db.tables import assets, quotes
 from haven_pipelines.domain.errors import NotFound
 from haven_pipelines.domain.scenes import scenes_for_collection
+from haven_pipelines.services.render import RenderTask, split_planned
 
 
 def owner_of(engine: Engine, asset_id: str) -> str:
@@ -63,3 +67,39 @@ def approved_designs_page(engine: Engine, cursor: str | None, limit: int) -> tup
         return [], cursor
     last = rows[-1]
     return rows, encode_cursor(last["approved_at"], last["id"] if "id" in last else last["asset_id"])
+
+
+@dataclass(frozen=True)
+class ApprovedDesignsTick:
+    """What the approved-designs sensor decides a tick from: a page of newly approved designs, the
+    next cursor, each owner's designs in approval order, and the renders each owner still needs."""
+
+    rows: list[dict]
+    cursor: str | None
+    designs_by_user: dict[str, list[str]]
+    to_render: dict[str, list[RenderTask]]
+
+
+def approved_designs_tick(engine: Engine, cursor: str | None, limit: int) -> ApprovedDesignsTick:
+    """The page after ``cursor`` (at most ``limit`` designs, all users) and the renders it still needs.
+
+    Three set-based queries on one connection, whatever the number of designs, scenes or owners:
+    the page, its designs' quote collections (which choose the scenes), and their existing mockups
+    (a completed, approved or rejected one needs no render, as :meth:`RenderService.plan` decides).
+    """
+    with engine.connect() as conn:
+        rows = [dict(r) for r in _approved_page(conn, decode_cursor(cursor), limit)]
+        if not rows:
+            return ApprovedDesignsTick([], cursor, {}, {})
+        by_user: dict[str, list[str]] = {}
+        for row in rows:
+            by_user.setdefault(row["user_id"], []).append(row["id"])
+        ids = [row["id"] for row in rows]
+        collections = design_collections(conn, ids)
+        statuses = mockup_statuses(conn, ids)
+    tasks = {user_id: [RenderTask(a, s) for a in asset_ids for s in scenes_for_collection(collections.get(a))]
+             for user_id, asset_ids in by_user.items()}
+    plans = split_planned(tasks, statuses)
+    last = rows[-1]
+    return ApprovedDesignsTick(rows, encode_cursor(last["approved_at"], last["id"]), by_user,
+                               {user_id: to_render for user_id, (to_render, _done) in plans.items()})

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -42,7 +42,7 @@ from sqlalchemy.exc import OperationalError
 
 from haven_pipelines.db.stores.activity import ActivityStore
 from haven_pipelines.db.stores.designs import DesignStore
-from haven_pipelines.db.stores.mockups import MockupStore
+from haven_pipelines.db.stores.mockups import MockupStore, mockup_statuses
 from haven_pipelines.db.stores.retries import RetryStore
 from haven_pipelines.db.stores.scenes import SceneStore
 from haven_pipelines.db.stores.users import SettingsStore
@@ -190,17 +190,24 @@ class RenderService:
 
     def plan(self, user_id: str, tasks: Iterable[RenderTask], *, regenerate: bool = False) -> tuple[list[RenderTask], list[RenderTask]]:
         """Split tasks into (to render, already done). Done means a completed, approved or rejected mockup exists."""
-        to_render: list[RenderTask] = []
-        done: list[RenderTask] = []
-        with self.engine.connect() as conn:
-            mockups = MockupStore(conn, user_id)
-            for task in dict.fromkeys(tasks):  # de-duplicate, keep order
-                row = mockups.get_by_design_scene(task.asset_id, task.scene)
-                if row is not None and row["status"] in DONE_STATUSES and not regenerate:
-                    done.append(task)
-                else:
-                    to_render.append(task)
-        return to_render, done
+        return self.plan_for_users({user_id: tasks}, regenerate=regenerate)[user_id]
+
+    def plan_for_users(
+        self, tasks_by_user: Mapping[str, Iterable[RenderTask]], *, regenerate: bool = False
+    ) -> dict[str, tuple[list[RenderTask], list[RenderTask]]]:
+        """:meth:`plan` for several users at once: user id -> (to render, already done).
+
+        One query reads the statuses of every design's mockups, however many users and designs
+        (the approved-designs sensor plans a whole page per tick). Each user sees only their own
+        mockups: a row counts for a task only when it belongs to that task's user.
+        """
+        wanted = {user_id: list(tasks) for user_id, tasks in tasks_by_user.items()}
+        asset_ids = list(dict.fromkeys(t.asset_id for tasks in wanted.values() for t in tasks))
+        statuses: dict[tuple[str, str, str], str] = {}
+        if asset_ids and not regenerate:
+            with self.engine.connect() as conn:
+                statuses = mockup_statuses(conn, asset_ids)
+        return split_planned(wanted, statuses, regenerate=regenerate)
 
     # -- the batch --------------------------------------------------------------------------------
 
@@ -461,14 +468,42 @@ def validate_request(asset_ids: Sequence[str], scenes: Sequence[str]) -> list[Re
     return [RenderTask(a, s) for a in asset_ids for s in scenes]
 
 
+def split_planned(
+    tasks_by_user: Mapping[str, Iterable[RenderTask]], statuses: Mapping[tuple[str, str, str], str], *,
+    regenerate: bool = False,
+) -> dict[str, tuple[list[RenderTask], list[RenderTask]]]:
+    """User id -> (to render, already done), from the mockup statuses keyed ``(user, design, scene)``
+    (:func:`~haven_pipelines.db.stores.mockups.mockup_statuses`). Tasks are de-duplicated in order;
+    a mockup counts only for its own user's task; with ``regenerate`` nothing is done.
+    """
+    plans: dict[str, tuple[list[RenderTask], list[RenderTask]]] = {}
+    for user_id, tasks in tasks_by_user.items():
+        to_render: list[RenderTask] = []
+        done: list[RenderTask] = []
+        for task in dict.fromkeys(tasks):  # de-duplicate, keep order
+            if not regenerate and statuses.get((user_id, task.asset_id, task.scene)) in DONE_STATUSES:
+                done.append(task)
+            else:
+                to_render.append(task)
+        plans[user_id] = (to_render, done)
+    return plans
+
+
 def check_budget(ledger, user_id: str, renders: int, credits_per_render: int) -> CreditUsage:
     """Refuse up front when ``renders`` cannot all fit the annual budget; returns the usage otherwise.
 
     This is advice for a clear early message (the reservations themselves are what guarantee the
     budget under concurrency).
     """
-    usage = ledger.usage(user_id)
-    needed = renders * credits_per_render
+    return require_credits(ledger.usage(user_id), renders * credits_per_render)
+
+
+def require_credits(usage: CreditUsage, needed: int) -> CreditUsage:
+    """``usage`` when ``needed`` more credits fit the annual budget it shows.
+
+    Raises:
+        BudgetExceeded: naming the requested and remaining credits.
+    """
     if needed > usage.remaining_annual:
         raise BudgetExceeded(needed, usage.remaining_annual, usage.annual_budget, usage.year)
     return usage

@@ -18,6 +18,9 @@ from PIL import Image
 from haven_pipelines.domain.errors import HavenError, ValidationError
 
 
+# Width in pixels of every mockup either renderer makes; the height follows the scene's aspect.
+OUTPUT_WIDTH = 2400
+
 class RenderFailure(HavenError):
     """One render failed (bad artwork, a remote error, a bad export); the message says why."""
 
@@ -96,7 +99,7 @@ class LocalRendererAdapter:
     needs_public_artwork_url = False
     batch_size = 1
 
-    def __init__(self, *, width: int = 2400, fmt: str = "JPEG", workers: int | None = None, photos=None):
+    def __init__(self, *, width: int = OUTPUT_WIDTH, fmt: str = "JPEG", workers: int | None = None, photos=None):
         """Args:
             width: output width in pixels (200 to 6000; the height follows the scene; a photo scene
                 renders at its photo's width when that is smaller).
@@ -152,7 +155,7 @@ class DynamicMockupsRenderer:
     credits_per_render = 1
     needs_public_artwork_url = True
 
-    def __init__(self, client, *, batch_size: int = 10, workers: int = 4, image_size: int = 2400):
+    def __init__(self, client, *, batch_size: int = 10, workers: int = 4, image_size: int = OUTPUT_WIDTH):
         self.client = client
         self.batch_size = _positive("batch_size", batch_size)
         self.max_workers = _positive("workers", workers)

@@ -29,6 +29,7 @@ from haven_pipelines.domain.errors import NotFound, ValidationError
 from haven_pipelines.domain.keys import scene_photo_key
 from haven_pipelines.domain.scenes import SCENES_BY_KEY
 from haven_pipelines.integrations.blobstore import BlobStore
+from haven_pipelines.services.renderers import OUTPUT_WIDTH
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,26 @@ def visible_scenes(engine: Engine, user_id: str) -> list[dict]:
     """The active scenes ``user_id`` can render into, by key: the system scenes and the user's own
     (which replaces a system scene of the same key), each with its Dynamic Mockups template ids and
     its ``source``: ``system``, ``photo:<blob key>`` for a photo scene, or ``config`` for another
-    user scene."""
-    with engine.connect() as conn:
-        return [{**dict(r), "source": scene_source(r)} for r in SceneStore(conn, user_id).visible()]
+    user scene.
 
+    ``width`` and ``height`` are the scene's own pixel space (where its frame is drawn; a photo
+    scene's is its photo); ``output_width`` and ``output_height`` the size of the mockups rendered from it.
+    """
+    with engine.connect() as conn:
+        rows = [{**dict(r), "source": scene_source(r)} for r in SceneStore(conn, user_id).visible()]
+    for row in rows:
+        photo = row["source"].startswith("photo:")
+        row["output_width"], row["output_height"] = output_size(row["width"], row["height"], photo=photo)
+    return rows
+
+
+def output_size(scene_width: int, scene_height: int, *, photo: bool = False) -> tuple[int, int]:
+    """The pixel size of a mockup rendered from a scene of this size: :data:`OUTPUT_WIDTH` wide, the
+    height in the scene's aspect (as the local renderer draws it; a Dynamic Mockups export is made
+    that wide too, its height following the template). A photo scene is never enlarged: it renders
+    at its photo's width when that is smaller."""
+    width = min(scene_width, OUTPUT_WIDTH) if photo else OUTPUT_WIDTH
+    return width, round(scene_height * width / scene_width)
 
 def scene_source(row) -> str:
     """Where a scene row's room comes from: ``system``, ``photo:<blob key>`` or ``config``."""

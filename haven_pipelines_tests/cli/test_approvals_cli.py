@@ -67,9 +67,13 @@ def test_list_shows_each_items_design_and_quote(queue):
     by_ref = {i["reference_id"]: i for i in listed["items"]}
     assert (by_ref[product_id]["design_id"], by_ref[product_id]["quote_text"]) == (second["id"], second["text"])
     assert {i["quote_text"] for i in listed["items"] if i["design_id"] == first["id"]} == {first["text"]}
-    text = haven("approvals", "list").output
-    assert f'"{first["text"][:37]}' in text and f"design {first['id']}" in text
-    assert f'"{second["text"][:37]}' in text and f"design {second['id']}" in text
+    lines = haven("approvals", "list").output.splitlines()
+    assert lines[0].split() == ["item", "type", "status", "scene", "or", "title", "quote", "design"]
+    # Each row shows its item's quote and design side by side.
+    for item in listed["items"]:
+        [row] = [line for line in lines if line.startswith(item["id"])]
+        design = first if item["design_id"] == first["id"] else second
+        assert f'"{design["text"][:37]}' in row and row.endswith(design["id"])
     # A's product was built while its mockups waited: a draft, with no approval item in the queue.
     assert (queue.draft["status"], queue.draft["approval_item_id"]) == ("draft", None)
     assert queue.draft["product_id"] not in by_ref

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from haven_pipelines.cli import main
+from haven_pipelines.services.renderers import OUTPUT_WIDTH
 
 
 def _run(args: list[str], db_url: str, data_dir: Path):
@@ -16,8 +17,15 @@ def _run(args: list[str], db_url: str, data_dir: Path):
 
 
 def test_status_says_what_to_run_then_upgrade_brings_it_to_head(tmp_path):
-    # A new, empty file: the sqlite_url fixture hands out an already migrated copy.
-    sqlite_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    # No file yet (the sqlite_url fixture hands out an already migrated copy): status is a read and
+    # creates nothing.
+    path = tmp_path / "empty.db"
+    sqlite_url = f"sqlite:///{path}"
+    missing = _run(["db", "status"], sqlite_url, tmp_path)
+    assert missing.exit_code == 1 and f"no database at {path}" in missing.output
+    assert "run `haven db upgrade`" in missing.output and not path.exists()
+    # An empty file: no revision yet.
+    path.touch()
     before = _run(["db", "status"], sqlite_url, tmp_path)
     assert before.exit_code == 1 and "none (empty)" in before.output and "run `haven db upgrade`" in before.output
     upgraded = _run(["db", "upgrade"], sqlite_url, tmp_path)
@@ -35,8 +43,12 @@ def test_scenes_list_shows_the_five_system_scenes(db_url, tmp_path):
     rows = json.loads(listed.output)
     assert [r["scene_key"] for r in rows] == ["bedroom", "home_office", "living_room", "reading_nook", "therapy_office"]
     assert all(r["is_system"] for r in rows)
-    text = _run(["scenes", "list"], db_url, tmp_path)
-    assert text.output.splitlines()[0].split()[:3] == ["bedroom", "system", "800x1000"]
+    assert (rows[0]["width"], rows[0]["height"], rows[0]["output_width"]) == (800, 1000, OUTPUT_WIDTH)
+    assert rows[0]["output_height"] == round(1000 * OUTPUT_WIDTH / 800)
+    lines = _run(["scenes", "list"], db_url, tmp_path).output.splitlines()
+    # A header, then the size of the mockups a scene makes (not the scene's own pixel space).
+    assert lines[0].split()[:4] == ["scene", "kind", "output", "px"]
+    assert lines[1].split()[:3] == ["bedroom", "system", f"{OUTPUT_WIDTH}x{round(1000 * OUTPUT_WIDTH / 800)}"]
 
 
 def test_scenes_list_for_an_unknown_user_is_a_one_line_error(db_url, tmp_path):

@@ -91,8 +91,11 @@ def test_render_build_publish_dry_run_then_live_then_retire(cli_env):
 
 def test_bad_cli_input_names_the_problem(cli_env):
     run = cli_env
+    unknown = "00000000-0000-0000-0000-00000000beef"
+    result = run("render", "--design", unknown, "--scene", "bedroom", ok=False)
+    assert result.exit_code != 0 and f"design asset {unknown} not found" in result.output
     result = run("render", "--design", "nope", "--scene", "bedroom", ok=False)
-    assert result.exit_code != 0 and "design asset nope not found" in result.output
+    assert result.exit_code == 2 and "'--design': 'nope' is not a design id" in result.output
     result = run("products", "retire", "x", "--reason", "bored", ok=False)
     assert result.exit_code != 0 and "bored" in result.output
     result = run("mockups", "list", "--limit", "101", ok=False)

@@ -50,7 +50,13 @@ def test_create_from_the_sources_request_then_show(haven, tmp_path):
     assert (shown["admin_url"], shown["sync_error"], shown["shopify_product_gid"]) == (None, None, None)
     text = haven("products", "show", created["id"]).output
     assert "approval:    not needed (products run in autopilot)" in text
-    assert "shopify:     not published" in text and "55.00 (compare at 65.00)" in text
+    assert "shopify:     not published" in text
+    # The variants and images tables have headers; the framed 8x10's row shows its price and compare-at price.
+    lines = text.splitlines()
+    assert [line.split() for line in lines if line.strip().startswith("sku")] == [["sku", "title", "price", "compare", "at"]]
+    assert [line.split() for line in lines if line.strip().startswith("position")] == [["position", "source", "src"]]
+    [framed] = [line for line in lines if "8x10 / Black Frame" in line]
+    assert framed.split()[-2:] == ["55.00", "65.00"]
     assert f"quote:       {design['text']}" in text
 
 

@@ -3,13 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.stores.retries import RetryStore
-from haven_pipelines.db.tables import retry_queue
+from haven_pipelines.db.tables import mockups, new_id, retry_queue
 from haven_pipelines.definitions import build_resources
 from haven_pipelines.defs.sensors import approved_designs_sensor, retry_queue_sensor
+from haven_pipelines.services.render import RenderTask, split_planned
 from haven_pipelines_tests.defs.conftest import paid_haven
 
 
@@ -45,6 +46,42 @@ def test_approved_designs_sensor_skips_a_user_the_budget_cannot_cover(app_db, in
     assert result.run_requests == []
     assert "requested 3 credit(s), 2 of 2 remaining" in result.skip_message
     assert result.cursor is not None  # the nightly job picks those designs up once credits allow
+
+
+def test_approved_designs_sensor_counts_only_the_renders_still_needed_against_the_budget(app_db, instance):
+    """Mockups already made (completed, approved or rejected) cost nothing again; a failed one does."""
+    user = app_db.user(annual_budget=2)
+    [design] = app_db.designs(user, 1)  # growth: three scenes
+    resources = build_resources(paid_haven(app_db))
+    engine = create_engine(app_db.url)
+    try:
+        with engine.begin() as conn:
+            for scene, status in (("therapy_office", "completed"), ("living_room", "rejected"), ("home_office", "failed")):
+                conn.execute(insert(mockups).values(id=new_id(), user_id=user, asset_id=design, scene=scene,
+                                                    status=status, scene_config={}))
+        result = _tick(approved_designs_sensor, instance, resources)
+        assert [r.run_config["ops"]["generate_mockups"]["config"]["asset_ids"] for r in result.run_requests] == [[design]]
+
+        # One more failed render and the design needs 2 credits: still within 2; 3 are not.
+        with engine.begin() as conn:
+            conn.execute(update(mockups).where(mockups.c.scene == "therapy_office").values(status="failed"))
+        assert len(_tick(approved_designs_sensor, instance, resources).run_requests) == 1
+        with engine.begin() as conn:
+            conn.execute(update(mockups).where(mockups.c.scene == "living_room").values(status="failed"))
+        refused = _tick(approved_designs_sensor, instance, resources)
+        assert refused.run_requests == [] and "requested 3 credit(s), 2 of 2 remaining" in refused.skip_message
+    finally:
+        engine.dispose()
+
+
+def test_split_planned_counts_a_mockup_only_for_its_own_user():
+    """Render planning keys statuses by owner: another user's row never marks a task done."""
+    task = RenderTask("design-1", "bedroom")
+    statuses = {("owner", "design-1", "bedroom"): "completed", ("other", "design-1", "bedroom"): "approved"}
+    plans = split_planned({"owner": [task, task], "stranger": [task]}, statuses)
+    assert plans == {"owner": ([], [task]), "stranger": ([task], [])}
+    assert split_planned({"owner": [task]}, statuses, regenerate=True) == {"owner": ([task], [])}
+    assert split_planned({"owner": [task]}, {("owner", "design-1", "bedroom"): "failed"}) == {"owner": ([task], [])}
 
 
 def test_retry_queue_sensor_requests_one_run_per_set_of_due_entries(app_db, instance):

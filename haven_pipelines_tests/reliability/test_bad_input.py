@@ -214,8 +214,11 @@ def test_bad_cli_arguments_exit_1_or_2_naming_the_field(world, monkeypatch, reli
         ("render: no scene", ["render", *u, "--design", d], ("scenes", "1 to 5")),
         ("render: 21 designs", ["render", *u, *many, "--scene", "bedroom"], ("asset_ids", "got 21")),
         ("render: six scenes", ["render", *u, "--design", d, *[x for s in "abcdef" for x in ("--scene", s)]], ("scenes", "got 6")),
-        ("render: unknown scene", ["render", *u, "--design", d, "--scene", "dungeon"], ("scene", "dungeon")),
-        ("render: unknown design", ["render", *u, "--design", "no-such-design", "--scene", "bedroom"], ("design", "not found")),
+        ("render: unknown scene", ["render", *u, "--design", d, "--scene", "dungeon"], ("--scene", "dungeon", "bedroom")),
+        ("render: unknown design", ["render", *u, "--design", "00000000-0000-0000-0000-00000000beef", "--scene", "bedroom"],
+         ("design", "not found")),
+        ("render: design not an id", ["render", *u, "--design", "no-such-design", "--scene", "bedroom"],
+         ("--design", "not a design id")),
         ("unknown user", ["render", "--user", "nobody@example.com", "--design", d, "--scene", "bedroom"], ("user", "not found")),
         ("mockups list: limit 0", ["mockups", "list", *u, "--limit", "0"], ("--limit",)),
         ("mockups list: limit 101", ["mockups", "list", *u, "--limit", "101"], ("--limit",)),
@@ -223,7 +226,9 @@ def test_bad_cli_arguments_exit_1_or_2_naming_the_field(world, monkeypatch, reli
         ("mockups list: unknown status", ["mockups", "list", *u, "--status", "lost"], ("--status",)),
         ("products list: unknown collection", ["products", "list", *u, "--collection", "chaos"], ("--collection",)),
         ("products list: limit not a number", ["products", "list", *u, "--limit", "ten"], ("--limit",)),
-        ("products build: unknown design", ["products", "build", *u, "--design", "nope"], ("design", "not found")),
+        ("products build: unknown design", ["products", "build", *u, "--design", "00000000-0000-0000-0000-00000000beef"],
+         ("design", "not found")),
+        ("products build: design not an id", ["products", "build", *u, "--design", "nope"], ("--design", "not a design id")),
         ("products publish: unknown product", ["products", "publish", *u, "nope"], ("product", "not found")),
         ("products retire: unknown reason", ["products", "retire", *u, owner.product_id, "--reason", "bored"], ("--reason",)),
         # No --reason is not bad input: it defaults to manual, as in the source. An empty one is.
@@ -231,6 +236,7 @@ def test_bad_cli_arguments_exit_1_or_2_naming_the_field(world, monkeypatch, reli
         ("approvals approve: unknown item", ["approvals", "approve", *u, "nope"], ("not found",)),
         ("credits show: month 13", ["credits", "show", *u, "--month", "13"], ("--month",)),
         ("credits show: year 0", ["credits", "show", *u, "--year", "0"], ("--year",)),
+        ("credits show: year 1800", ["credits", "show", *u, "--year", "1800"], ("--year", "1800")),
     ]
     cases = [Case(name, (lambda a=args: a), expect) for name, args, expect in cli_cases]
     exit_codes = []

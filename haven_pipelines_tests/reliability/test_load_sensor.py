@@ -38,8 +38,9 @@ MEMORY_BOUND_MIB = 500
 INSERT_CHUNK = 2_000
 
 
-def bulk_insert_designs(engine: Engine, n_designs: int, n_users: int) -> tuple[list[str], list[str]]:
-    """Insert ``n_users`` users (default settings) and ``n_designs`` approved designs with quotes.
+def bulk_insert_designs(engine: Engine, n_designs: int, n_users: int, email_prefix: str = "load") -> tuple[list[str], list[str]]:
+    """Insert ``n_users`` users (default settings, emails ``<email_prefix><k>@example.com``) and
+    ``n_designs`` approved designs with quotes.
 
     Design ``i`` belongs to user ``i % n_users``, is approved one millisecond after design ``i-1``
     and has a quote in collection ``COLLECTIONS[i % 3]`` (three scenes each).
@@ -59,7 +60,7 @@ def bulk_insert_designs(engine: Engine, n_designs: int, n_users: int) -> tuple[l
             "approval_status": "approved", "approved_at": base + timedelta(milliseconds=i),
         })
     with engine.begin() as conn:
-        conn.execute(insert(users), [{"id": u, "email": f"load{k}@example.com"} for k, u in enumerate(user_ids)])
+        conn.execute(insert(users), [{"id": u, "email": f"{email_prefix}{k}@example.com"} for k, u in enumerate(user_ids)])
         conn.execute(insert(user_settings), [{"user_id": u, "module_overrides": {}} for u in user_ids])
         for start in range(0, n_designs, INSERT_CHUNK):
             conn.execute(insert(quotes), quote_rows[start : start + INSERT_CHUNK])

@@ -7,6 +7,7 @@ across all users, for the approved-designs sensor only: it pages by the cursor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -236,3 +237,23 @@ def approved_designs_query(after_cursor: tuple[datetime, str] | None, limit: int
             or_(assets.c.approved_at > stamp, assets.c.id > last_id),
         )
     return stmt.order_by(assets.c.approved_at, assets.c.id).limit(limit)
+
+
+# Ids per IN list: well inside both backends' limits on bound parameters.
+_IDS_PER_QUERY = 1000
+
+
+def design_collections(conn: Connection, asset_ids: Iterable[str]) -> dict[str, str | None]:
+    """SYSTEM read (all users): design id -> its quote's collection (None without a quote or collection).
+
+    For the approved-designs sensor, which chooses each design's scenes by collection for a whole
+    page at once. A design that does not exist gets no entry.
+    """
+    ids = list(dict.fromkeys(asset_ids))
+    found: dict[str, str | None] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        stmt = (select(assets.c.id, quotes.c.collection)
+                .select_from(assets.outerjoin(quotes, assets.c.quote_id == quotes.c.id))
+                .where(assets.c.id.in_(ids[start : start + _IDS_PER_QUERY])))
+        found.update({r.id: r.collection for r in conn.execute(stmt)})
+    return found

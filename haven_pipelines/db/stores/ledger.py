@@ -45,6 +45,7 @@ SQLite runs the same steps as plain statements inside one ``BEGIN IMMEDIATE`` tr
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -162,6 +163,44 @@ class CreditLedger:
         year, month = _check_year_month(year, month, _utc(None))
         with self.engine.connect() as conn:
             return self._usage(conn, user_id, year, month)
+
+    def usages(self, user_ids: Iterable[str], year: int | None = None, month: int | None = None) -> dict[str, CreditUsage]:
+        """:meth:`usage` of several users in one statement (the approved-designs sensor reads a
+        page's owners at once, whatever their number); same figures, same defaults.
+
+        Raises:
+            NotFound: one of the users does not exist.
+            ValidationError: year or month out of range.
+        """
+        year, month = _check_year_month(year, month, _utc(None))
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return {}
+        s, y, m = user_settings, credit_balances, credit_month_balances
+        stmt = (
+            select(users.c.id, s.c.user_id.label("has_settings"), s.c.annual_mockup_budget,
+                   s.c.monthly_mockup_soft_limit, y.c.used.label("used_year"), m.c.used.label("used_month"))
+            .select_from(
+                users.outerjoin(s, s.c.user_id == users.c.id)
+                .outerjoin(y, and_(y.c.user_id == users.c.id, y.c.year == year))
+                .outerjoin(m, and_(m.c.user_id == users.c.id, m.c.year == year, m.c.month == month))
+            )
+            .where(users.c.id.in_(wanted))
+        )
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(stmt)}
+        found: dict[str, CreditUsage] = {}
+        for user_id in wanted:
+            row = rows.get(user_id)
+            if row is None:
+                raise NotFound("user", user_id)
+            # A user without a settings row has the defaults, as in :meth:`_guardrails`.
+            budget, soft = ((int(row.annual_mockup_budget), int(row.monthly_mockup_soft_limit))
+                            if row.has_settings is not None else (DEFAULT_ANNUAL_BUDGET, DEFAULT_MONTHLY_SOFT_LIMIT))
+            found[user_id] = CreditUsage(year=year, month=month, used_this_year=int(row.used_year or 0),
+                                         used_this_month=int(row.used_month or 0), annual_budget=budget,
+                                         monthly_soft_limit=soft)
+        return found
 
     def _usage(self, conn: Connection, user_id: str, year: int, month: int) -> CreditUsage:
         budget, soft_limit = self._guardrails(conn, user_id)

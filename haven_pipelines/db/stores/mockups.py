@@ -13,10 +13,11 @@ reservation): :meth:`CreditLedger.commit` is the one writer of both, so they alw
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from haven_pipelines.db.stores.base import (
@@ -191,3 +192,23 @@ class MockupStore(UserScopedStore):
     def delete(self, mockup_id: str) -> None:
         """Delete a mockup (the ledger keeps its rows; their link to the mockup is cleared)."""
         self._delete(mockup_id)
+
+
+# Ids per IN list: well inside both backends' limits on bound parameters.
+_IDS_PER_QUERY = 1000
+
+
+def mockup_statuses(conn: Connection, asset_ids: Iterable[str]) -> dict[tuple[str, str, str], str]:
+    """SYSTEM read (all users): ``(user id, design id, scene) -> status`` of the mockups of ``asset_ids``.
+
+    Not user-scoped on purpose: render planning reads the mockups of many designs (a sensor tick's
+    page, of many owners) in one query instead of one per design and scene. The owner is part of
+    every key, so a caller acting for a user matches that user's rows only.
+    """
+    ids = list(dict.fromkeys(asset_ids))
+    found: dict[tuple[str, str, str], str] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        stmt = select(mockups.c.user_id, mockups.c.asset_id, mockups.c.scene, mockups.c.status).where(
+            mockups.c.asset_id.in_(ids[start : start + _IDS_PER_QUERY]))
+        found.update({(r.user_id, r.asset_id, r.scene): r.status for r in conn.execute(stmt)})
+    return found
