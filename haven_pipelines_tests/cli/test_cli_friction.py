@@ -171,7 +171,7 @@ def test_every_table_the_cli_prints_has_a_header(haven_sqlite):
     assert products[0].split() == ["product", "status", "variants", "images", "title"]
     assert products[1].split()[0] == built["product_id"]
     scenes = haven_sqlite("scenes", "list").output.splitlines()
-    assert scenes[0].split() == ["scene", "kind", "output", "px", "dynamic", "mockups", "template", "description"]
+    assert scenes[0].split() == ["scene", "kind", "output", "px", "dynamic", "mockups", "template", "source", "description"]
     assert len(scenes) == 1 + len(SYSTEM_SCENES)
     pricing = haven_sqlite("pricing", "list").output.splitlines()
     assert pricing[0].split()[:5] == ["size", "base", "framed", "digital", "cost"]
