@@ -141,7 +141,7 @@ class BulkEngine:
         self.results: dict[str, bytes] = {}
         self.lines_run = 0
         self._ids = itertools.count(7_000_000_001)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _finish runs both inside and outside it
         self._released = threading.Event()
         self._released.set()
         self._closing = threading.Event()
