@@ -97,6 +97,8 @@ class BulkPublisher:
             An outcome for each product handled here (collected, sent in bulk, or waiting for a
             bulk operation still running); the caller publishes the others one by one.
         """
+        if self.products._connection(user_id) is None:
+            return {}  # no shop: a dry run, or live mode's error, which the per-product path reports
         with self.products.shopify(user_id) as (client, _entries):
             if client.dry_run:
                 return {}
@@ -229,7 +231,11 @@ class BulkPublisher:
             order.append({"product_id": detail.id, "digest": digest})
         if not lines:
             return outcomes
-        path = bulk.stage_jsonl(lines)
+        try:
+            path = bulk.stage_jsonl(lines)
+        except ShopifyError as exc:
+            log.warning("bulk file not staged, publishing one by one: %s", exc)
+            return outcomes  # nothing was sent
         with self.engine.begin() as conn:
             row = BulkOperationStore(conn, user_id).create(client.shop_domain, order)
         try:
@@ -240,6 +246,12 @@ class BulkPublisher:
             with self.engine.begin() as conn:
                 BulkOperationStore(conn, user_id).mark_abandoned(row["id"], str(exc))
             log.warning("bulk publish not started, publishing one by one: %s", exc)
+            return outcomes
+        except ShopifyError as exc:
+            # The start may or may not have reached Shopify: send nothing more now. The row stays
+            # ``starting``; the next run abandons it and sends these products again (upserts).
+            why = f"the start of a bulk publish was not confirmed ({exc}); the next run sends it again"
+            outcomes.update({line["product_id"]: Conflict(f"product {line['product_id']}: {why}") for line in order})
             return outcomes
         with self.engine.begin() as conn:
             row = BulkOperationStore(conn, user_id).set_started(row["id"], op.id, op.status)
