@@ -91,6 +91,25 @@ def test_at_or_below_the_threshold_each_product_gets_its_own_product_set(shop):
     assert _rows(shop) == []
 
 
+def test_a_dry_run_records_each_product_set_in_the_outbox_and_never_goes_bulk(world):
+    from sqlalchemy import func, select
+
+    from haven_pipelines.db.tables import shopify_outbox
+
+    user = world.user("dry@example.com", global_mode="autopilot")
+    designs = [world.design(user) for _ in range(4)]
+    for design in designs:
+        ProductService(world.ctx).build_for_design(user, design)
+    _set_threshold(world.ctx, 2)
+    report = publish_designs(SimpleNamespace(ctx=world.ctx), designs, logging.getLogger("test"))
+    assert len(report["published"]) == 4 and all(r["dry_run"] for r in report["published"])
+    with world.ctx.engine.connect() as conn:
+        recorded = conn.execute(select(shopify_outbox.c.operation, func.count()).where(shopify_outbox.c.user_id == user)
+                                .group_by(shopify_outbox.c.operation)).all()
+        assert BulkOperationStore(conn, user).for_user() == []
+    assert dict(recorded)["ProductSet"] == 4 and not any(op.startswith("Bulk") for op, _ in recorded)
+
+
 def test_failed_lines_become_sync_error_with_shopifys_message(shop):
     bad = _detail(shop, shop.products[2])
     sku = bad.variants[0]["sku"]
