@@ -105,6 +105,8 @@ class BulkPublisher:
             with ShopifyBulk(client, poll_first=self.options.poll_first, poll_max=self.options.poll_max) as bulk:
                 outcomes, still_running = self._collect(user_id, client, bulk)
                 pending = [p for p in product_ids if p not in outcomes]
+                if len(pending) <= self.threshold:
+                    return outcomes  # cannot be more than the threshold to send: skip reading them twice
                 to_send = self._to_send(user_id, pending)
                 if len(to_send) <= self.threshold:
                     return outcomes
