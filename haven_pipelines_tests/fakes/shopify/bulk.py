@@ -93,6 +93,7 @@ class FakeBulkOperation:
     fail_with: str | None = None
     cancel_requested: bool = False
     result: list[str] = field(default_factory=list)
+    result_url: str = ""  # where the result file will be served (fixed at start, while the server runs)
 
 
 class BulkEngine:
@@ -268,6 +269,7 @@ class BulkEngine:
             op = FakeBulkOperation(
                 id=f"gid://shopify/BulkOperation/{number}", type=op_type, query=text, token=f"{number:x}",
                 lines=lines, client_identifier=client_identifier, fail_with=self._fail_next,
+                result_url=f"{self.base_url()}/bulk-results/{number:x}.jsonl",
             )  # fmt: skip
             self._fail_next = None
             self.operations[op.id] = op
@@ -360,7 +362,7 @@ class BulkEngine:
 
     def _finish(self, op: FakeBulkOperation, status: str, error_code: str | None = None) -> None:
         data = ("\n".join(op.result) + "\n").encode() if op.result else b""
-        url = f"{self.base_url()}/bulk-results/{op.token}.jsonl"
+        url = op.result_url
         with self._lock:
             op.status = status
             op.error_code = error_code

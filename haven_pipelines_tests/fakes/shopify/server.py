@@ -262,11 +262,11 @@ class FakeShopify:
 
     def close(self) -> None:
         """Stop serving, end open connections and slow answers, and release the socket."""
-        server, self._server = self._server, None
-        if server is None:
+        if self._server is None:
             return
         self._closing.set()
-        self.bulk.close()
+        self.bulk.close()  # before the server goes: a worker finishing now still has its URLs
+        server, self._server = self._server, None
         server.shutdown()
         server.shutdown_connections()
         server.server_close()
