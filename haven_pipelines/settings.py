@@ -33,6 +33,8 @@ BLOB_STORES = ("local", "s3")
 SHOPIFY_MODES = ("auto", "dry_run", "live")
 DEFAULT_NIGHTLY_HOUR = 2
 DEFAULT_SHOP_TIMEZONE = "UTC"
+#: More products than this to send (or to check) in one run go through one Shopify bulk operation.
+DEFAULT_SHOPIFY_BULK_THRESHOLD = 250
 
 #: Settings field -> the environment variable it is read from.
 VARIABLES: dict[str, str] = {
@@ -52,6 +54,7 @@ VARIABLES: dict[str, str] = {
     "s3_presign_seconds": "HAVEN_S3_PRESIGN_SECONDS",
     "shopify_mode": "HAVEN_SHOPIFY_MODE",
     "shopify_base_url": "HAVEN_SHOPIFY_BASE_URL",
+    "shopify_bulk_threshold": "HAVEN_SHOPIFY_BULK_THRESHOLD",
     "nightly_hour": "HAVEN_NIGHTLY_HOUR",
     "shop_timezone": "HAVEN_SHOP_TIMEZONE",
 }
@@ -81,6 +84,7 @@ class Settings:
     s3_presign_seconds: int | None
     shopify_mode: str
     shopify_base_url: str | None
+    shopify_bulk_threshold: int
     nightly_hour: int
     shop_timezone: str
 
@@ -140,6 +144,8 @@ class Settings:
             s3_presign_seconds=_positive_int(*raw("s3_presign_seconds"), what="a whole number of seconds, at least 1"),
             shopify_mode=_choice(mode_value, mode_label, SHOPIFY_MODES) if mode_value is not None else "auto",
             shopify_base_url=_http_url(*raw("shopify_base_url")),
+            shopify_bulk_threshold=_positive_int(*raw("shopify_bulk_threshold"), what="a whole number of products, at least 1")
+            or DEFAULT_SHOPIFY_BULK_THRESHOLD,
             nightly_hour=_hour(*raw("nightly_hour")),
             shop_timezone=_timezone(*raw("shop_timezone")),
         )

@@ -46,6 +46,7 @@ def non_default(tmp: Path) -> dict[str, tuple[str, object]]:
         "HAVEN_S3_PRESIGN_SECONDS": ("600", 600),
         "HAVEN_SHOPIFY_MODE": ("live", "live"),
         "HAVEN_SHOPIFY_BASE_URL": ("http://127.0.0.1:8081", "http://127.0.0.1:8081"),
+        "HAVEN_SHOPIFY_BULK_THRESHOLD": ("40", 40),
         "HAVEN_NIGHTLY_HOUR": ("5", 5),
         "HAVEN_SHOP_TIMEZONE": ("Europe/Paris", "Europe/Paris"),
     }
@@ -196,6 +197,8 @@ BAD = [
     ("HAVEN_SHOPIFY_MODE", "yolo", {}),
     ("HAVEN_SHOPIFY_BASE_URL", "localhost:8081", {}),
     ("HAVEN_NIGHTLY_HOUR", "24", {}),
+    ("HAVEN_SHOPIFY_BULK_THRESHOLD", "0", {}),
+    ("HAVEN_SHOPIFY_BULK_THRESHOLD", "a few hundred", {}),
     ("HAVEN_SHOP_TIMEZONE", "Mars/Olympus", {}),
 ]
 

@@ -62,6 +62,9 @@ APPROVAL_TYPES = ("mockup", "product")
 RETRY_STATUSES = ("pending", "done", "dead")
 IMAGE_SOURCES = ("asset", "mockup", "upload")
 INVENTORY_POLICIES = ("continue", "deny")
+# starting: written before Shopify was asked; running: Shopify's id stored, result not yet applied;
+# collected: every result line applied; abandoned: Shopify never started it (nothing was sent).
+BULK_STATUSES = ("starting", "running", "collected", "abandoned")
 
 
 def new_id() -> str:
@@ -471,4 +474,26 @@ shopify_outbox = Table(
     Column("mode", String(10), nullable=False, default="dry_run"),
     Column("response", JSON),
     Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+)
+
+# One Shopify bulk publish (bulkOperationRunMutation): written before the operation starts, its
+# Shopify id stored before the run waits for it, so that a run that dies collects its result next
+# time instead of sending the products again. ``lines`` is the JSONL line order:
+# ``[{"product_id", "digest"}, ...]`` (the digest of the content each line sent).
+shopify_bulk_operations = Table(
+    "shopify_bulk_operations",
+    metadata,
+    _id(),
+    _user_fk(index=False),  # ix (user_id, status) serves look-ups by user
+    Column("shop", String(255), nullable=False),
+    Column("operation_gid", String(128)),
+    Column("status", String(10), nullable=False, default="starting", server_default=text("'starting'")),
+    Column("shopify_status", String(16)),
+    Column("lines", JSON, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("error", Text),
+    Column("collected_at", DateTime(timezone=True)),
+    *_timestamps(),
+    CheckConstraint(_in("status", BULK_STATUSES), name="status_valid"),
+    Index("ix_shopify_bulk_operations_user_id_status", "user_id", "status"),
 )

@@ -475,9 +475,13 @@ class ProductService:
                 # A dry run has no shop to compare with: report nothing rather than "all deleted".
                 report.dry_run = True
                 return report
+            from haven_pipelines.services.bulk_publish import remote_product_lookup  # it imports this module
+
+            # A large catalogue is read with one bulk query; a small one product by product.
+            remote_product = remote_product_lookup(self.ctx, client, len(published))
             for detail in published:
                 report.checked += 1
-                remote = client.get_product(detail["shopify_product_gid"])
+                remote = remote_product(detail["shopify_product_gid"])
                 if remote is None:
                     report.missing_on_shopify.append({"product_id": detail.id, "gid": detail["shopify_product_gid"]})
                     with self.engine.begin() as conn:

@@ -9,6 +9,7 @@ from haven_pipelines.defs.metadata import link, result_or_failure, table, withou
 from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
+from haven_pipelines.services.bulk_publish import BulkPublisher
 from haven_pipelines.services.products import ProductService
 
 
@@ -18,21 +19,30 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
     Publishing is an upsert keyed by the stored Shopify id, so a re-run never creates a second
     product, and content already published is not sent again (``unchanged``). A design with no
     product yet, or whose product's content waits for approval (supervised and assisted modes), is
-    waiting, not failed: Shopify keeps what it has.
+    waiting, not failed: Shopify keeps what it has. When one user has more products to send than
+    ``HAVEN_SHOPIFY_BULK_THRESHOLD``, they go in one Shopify bulk operation
+    (:mod:`haven_pipelines.services.bulk_publish`), which also collects a bulk operation an earlier
+    run left unfinished.
     """
     ctx = haven.ctx
     service = ProductService(ctx)
     owners, unknown = designs_by_owner(ctx.engine, asset_ids)
     report: dict[str, list[dict]] = {"published": [], "unchanged": [], "waiting": [], "failed": []}
     report["failed"].extend({"asset_id": a, "error": "no such design asset"} for a in unknown)
+    bulk = BulkPublisher(ctx)
     for user_id, ids in owners.items():
+        products = {asset_id: service.product_for_design(user_id, asset_id) for asset_id in ids}
+        handled = bulk.publish_large_set(user_id, [p["id"] for p in products.values() if p is not None])
         for asset_id in ids:
-            product = service.product_for_design(user_id, asset_id)
+            product = products[asset_id]
             if product is None:
                 report["waiting"].append({"asset_id": asset_id, "reason": "no product built yet"})
                 continue
             try:
-                result = service.publish(user_id, product["id"], skip_unchanged=True)
+                outcome = handled.get(product["id"])
+                if isinstance(outcome, HavenError):
+                    raise outcome
+                result = outcome or service.publish(user_id, product["id"], skip_unchanged=True)
             except Conflict as exc:
                 report["waiting"].append({"asset_id": asset_id, "reason": str(exc)})
                 continue

@@ -5,10 +5,13 @@ FakeShopify            the server (context manager): auth, schema validation, ex
  ├── schema            Shopify's real Admin schema, built once per process
  ├── cost              requested/actual query cost and the leaky bucket
  ├── state             the shop's products and the mutations that change them
+ ├── bulk              bulk mutations and queries: staged JSONL, worker threads, result files,
+ │                     concurrency limits (its docstring says how processing time is modelled)
  ├── views, resolvers  what graphql-core executes against
  └── faults            Fault and the queue that scripts misbehaviour per call
 """
 
+from .bulk import FakeBulkOperation
 from .cost import LeakyBucket, QueryCost
 from .faults import Fault, FaultQueue
 from .schema import DEFAULT_API_VERSION, load_admin_schema
@@ -18,6 +21,7 @@ from .state import FakeInventoryItem, FakeMedia, FakeOption, FakeProduct, FakeVa
 __all__ = [
     "DEFAULT_API_VERSION",
     "DEFAULT_TOKEN",
+    "FakeBulkOperation",
     "CallRecord",
     "FakeInventoryItem",
     "FakeMedia",

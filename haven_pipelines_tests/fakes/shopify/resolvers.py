@@ -1,8 +1,10 @@
 """Root query and mutation resolvers, and the lenient field resolver graphql-core runs with.
 
-Modelled: queries ``product``, ``productByIdentifier``, ``productVariant``, ``products``, ``node``
-and ``shop``; mutations ``productSet``, ``productCreate``, ``productUpdate``, ``productDelete``,
-``productVariantsBulkCreate`` and ``stagedUploadsCreate``. Any other root field answers null (its
+Modelled: queries ``product``, ``productByIdentifier``, ``productVariant``, ``products``, ``node``,
+``shop``, ``bulkOperation``, ``bulkOperations`` and ``currentBulkOperation``; mutations ``productSet``,
+``productCreate``, ``productUpdate``, ``productDelete``, ``productVariantsBulkCreate``,
+``stagedUploadsCreate``, ``bulkOperationRunMutation``, ``bulkOperationRunQuery`` and
+``bulkOperationCancel`` (see :mod:`.bulk`). Any other root field answers null (its
 payload's non-null fields empty), so that a valid document never crashes the fake.
 """
 
@@ -26,6 +28,7 @@ from graphql import (
 from .state import ShopState, user_error
 from .views import (
     PRODUCT_SORT_KEYS,
+    BulkOperationView,
     Placeholder,
     ProductView,
     VariantView,
@@ -45,6 +48,7 @@ class RequestContext:
     base_url: str
     forced_error: dict[str, Any] | None = None
     executed: list[str] = field(default_factory=list)
+    bulk: Any = None  # the shop's BulkEngine
 
     def take_forced_error(self) -> dict[str, Any] | None:
         """The scripted userError for this request's first mutation, once."""
@@ -149,8 +153,33 @@ class QueryRoot(View):
         return None
 
     def node(self, id: str) -> View | None:  # noqa: A002
-        """A product or variant by GID."""
-        return self.product(id) or self.product_variant(id)
+        """A product, variant or bulk operation by GID."""
+        return self.product(id) or self.product_variant(id) or self.bulk_operation(id)
+
+    def bulk_operation(self, id: str) -> BulkOperationView | None:  # noqa: A002
+        """A bulk operation by GID."""
+        op = self._ctx.bulk.get(id) if self._ctx.bulk else None
+        return BulkOperationView(op) if op else None
+
+    def current_bulk_operation(self, type: str = "QUERY") -> BulkOperationView | None:  # noqa: A002
+        """The app's most recent bulk operation of ``type`` (deprecated in 2026-10, still answered)."""
+        op = self._ctx.bulk.current(type) if self._ctx.bulk else None
+        return BulkOperationView(op) if op else None
+
+    def bulk_operations(self, first=None, last=None, after=None, before=None, query=None, reverse=False, sort_key=None, **_: Any):  # noqa: ANN001, ANN201
+        """The app's bulk operations, newest first; ``query`` filters ``status:`` and ``operation_type:``."""
+        ops = self._ctx.bulk.all() if self._ctx.bulk else []
+        for term in (query or "").split():
+            key, _, value = term.partition(":")
+            if key == "status":
+                ops = [o for o in ops if o.status.lower() == value.lower()]
+            elif key == "operation_type":
+                ops = [o for o in ops if o.type.lower() == value.lower()]
+        order = {o.id: i for i, o in enumerate(ops)}
+        return connection(
+            ops, BulkOperationView, first=first, last=last, after=after, before=before, reverse=not reverse,
+            sort_key=lambda o: order[o.id], number=lambda o: order[o.id],
+        )  # fmt: skip
 
     def products(self, first=None, last=None, after=None, before=None, query=None, reverse=False, sort_key=None, **_: Any):  # noqa: ANN001, ANN201
         """Products matching ``query``, paged (ID order unless ``sortKey`` says otherwise)."""
@@ -250,9 +279,11 @@ class MutationRoot(View):
         targets = []
         for item, upload in zip(input, uploads, strict=True):
             resource_url = f"{self._ctx.base_url}/staged-uploads/{upload.token}/{upload.filename}"
+            # A bulk file's key is the stagedUploadPath that bulkOperationRunMutation takes.
+            bulk_dir = "haven-fake/bulk/" if upload.resource == "BULK_MUTATION_VARIABLES" else ""
             if (item.get("httpMethod") or "PUT") == "POST":
                 params = [
-                    {"name": "key", "value": f"tmp/{upload.token}/{upload.filename}"},
+                    {"name": "key", "value": f"tmp/{bulk_dir}{upload.token}/{upload.filename}"},
                     {"name": "Content-Type", "value": upload.mime_type},
                     {"name": "success_action_status", "value": "201"},
                     {"name": "policy", "value": f"fake-policy-{upload.token}"},
@@ -268,3 +299,29 @@ class MutationRoot(View):
                     }
                 )
         return _payload(self._ctx, stagedTargets=targets if not errors else None, userErrors=errors)
+
+    # -- bulk operations ---------------------------------------------------------------------------
+
+    def bulk_operation_run_mutation(self, mutation: str, staged_upload_path: str, client_identifier=None, group_objects=None):  # noqa: ANN001, ANN201
+        """Start a bulk mutation over a staged JSONL file (``bulkOperationRunMutation``)."""
+        self._ctx.executed.append("bulkOperationRunMutation")
+        forced = self._forced(bulkOperation=None)
+        if forced:
+            return forced
+        op, errors = self._ctx.bulk.run_mutation(mutation, staged_upload_path, client_identifier)
+        return _payload(self._ctx, bulkOperation=BulkOperationView(op) if op else None, userErrors=errors)
+
+    def bulk_operation_run_query(self, query: str, group_objects: bool = False):  # noqa: ANN201
+        """Start a bulk query (``bulkOperationRunQuery``)."""
+        self._ctx.executed.append("bulkOperationRunQuery")
+        forced = self._forced(bulkOperation=None)
+        if forced:
+            return forced
+        op, errors = self._ctx.bulk.run_query(query)
+        return _payload(self._ctx, bulkOperation=BulkOperationView(op) if op else None, userErrors=errors)
+
+    def bulk_operation_cancel(self, id: str):  # noqa: A002, ANN201
+        """Ask a bulk operation to stop (``bulkOperationCancel``)."""
+        self._ctx.executed.append("bulkOperationCancel")
+        op, errors = self._ctx.bulk.cancel(id)
+        return _payload(self._ctx, bulkOperation=BulkOperationView(op) if op else None, userErrors=errors)

@@ -8,7 +8,10 @@ difference between requested and actual cost. Every GraphQL answer carries ``ext
 
 Scripted faults (see :mod:`.faults`) sit between these steps. Uploads for ``stagedUploadsCreate``
 targets go to ``<base_url>/staged-uploads/...`` on the same server (PUT of the bytes, or a
-multipart POST with a ``file`` part); a GET there serves them back.
+multipart POST with a ``file`` part); a GET there serves them back. Bulk operations (see
+:mod:`.bulk`, which also states how processing time is modelled) run in worker threads of the same
+server, and their result files are served at ``<base_url>/bulk-results/<token>.jsonl`` (no token
+needed, like Shopify's signed storage URLs).
 
 The server never logs: request lines and headers (which carry the token) go nowhere.
 """
@@ -48,6 +51,7 @@ from graphql.execution.values import get_variable_values
 from graphql.language import FieldNode
 
 from .cost import MAX_QUERY_COST, LeakyBucket, QueryCost
+from .bulk import BulkEngine, FakeBulkOperation
 from .faults import Fault, FaultQueue
 from .resolvers import MutationRoot, QueryRoot, RequestContext, field_resolver, type_resolver
 from .schema import DEFAULT_API_VERSION, load_admin_schema
@@ -57,6 +61,7 @@ DEFAULT_TOKEN = "shpat_test_00000000000000000000000000000000"
 THROTTLE_DOCS = "https://shopify.dev/api/usage/rate-limits"
 _GRAPHQL_PATH = re.compile(r"^/admin/api/(?P<version>[^/]+)/graphql\.json$")
 _UPLOAD_PATH = re.compile(r"^/staged-uploads/(?P<token>[0-9a-f]+)(?:/(?P<filename>[^/]*))?$")
+_RESULT_PATH = re.compile(r"^/bulk-results/(?P<token>[0-9a-f]+)\.jsonl$")
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,11 @@ class FakeShopify:
         shop: the shop's subdomain (``<shop>.myshopify.com``).
         max_query_cost: the largest cost one request may ask for.
         clock: monotonic seconds for the bucket; inject one to move time in tests.
+        bulk_mutation_limit: bulk mutations that may run at once (2026-01 on: 5; 1 gives the older
+            one-at-a-time rule and its ``OPERATION_IN_PROGRESS`` error).
+        bulk_query_limit: the same for bulk queries.
+        bulk_start_seconds: how long a bulk operation stays ``CREATED`` before it runs.
+        bulk_line_seconds: extra time each bulk line takes (besides executing it).
     """
 
     def __init__(
@@ -204,6 +214,10 @@ class FakeShopify:
         shop: str = "haven-test",
         max_query_cost: int = MAX_QUERY_COST,
         clock: Callable[[], float] = time.monotonic,
+        bulk_mutation_limit: int = 5,
+        bulk_query_limit: int = 5,
+        bulk_start_seconds: float = 0.05,
+        bulk_line_seconds: float = 0.0,
     ):
         self.token = token
         self.api_version = api_version
@@ -220,6 +234,16 @@ class FakeShopify:
         self._closing = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.bulk = BulkEngine(
+            self.schema, self.state, self._context, MutationRoot, QueryRoot, field_resolver, type_resolver,
+            lambda: self.base_url, mutation_limit=bulk_mutation_limit, query_limit=bulk_query_limit,
+            start_seconds=bulk_start_seconds, line_seconds=bulk_line_seconds,
+        )  # fmt: skip
+
+    def _context(self) -> RequestContext:
+        """A fresh request context (resolvers of one request, or of one bulk line, share one)."""
+        return RequestContext(state=self.state, shop_name=self.shop_name, shop_domain=self.shop_domain,
+                              base_url=self.base_url, bulk=self.bulk)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -238,10 +262,11 @@ class FakeShopify:
 
     def close(self) -> None:
         """Stop serving, end open connections and slow answers, and release the socket."""
-        server, self._server = self._server, None
-        if server is None:
+        if self._server is None:
             return
         self._closing.set()
+        self.bulk.close()  # before the server goes: a worker finishing now still has its URLs
+        server, self._server = self._server, None
         server.shutdown()
         server.shutdown_connections()
         server.server_close()
@@ -302,6 +327,23 @@ class FakeShopify:
         """
         spent = self.stats.points_charged if points is None else points
         return max(0.0, spent - self.bucket.size) / self.bucket.restore_rate
+
+    @property
+    def bulk_operations(self) -> list[FakeBulkOperation]:
+        """Every bulk operation started on this shop, oldest first (the objects are live)."""
+        return self.bulk.all()
+
+    def hold_bulk(self) -> None:
+        """Keep bulk operations RUNNING, no line processed, until :meth:`release_bulk`."""
+        self.bulk.hold()
+
+    def release_bulk(self) -> None:
+        """Let held bulk operations run on."""
+        self.bulk.release()
+
+    def fail_next_bulk(self, error_code: str = "INTERNAL_SERVER_ERROR") -> None:
+        """The next bulk operation fails halfway with ``error_code``, keeping partial data."""
+        self.bulk.fail_next(error_code)
 
     def delete_product(self, gid: str) -> bool:
         """Delete a product as someone in the Shopify admin would; True if it existed."""
@@ -368,6 +410,12 @@ class FakeShopify:
 
     def _dispatch(self, handler: _Handler, method: str) -> None:
         path = urlsplit(handler.path).path
+        result = _RESULT_PATH.match(path)
+        if result and method == "GET":
+            handler.read_body()
+            data = self.bulk.results.get(result["token"])
+            handler.send(200, data) if data is not None else handler.send(404, {"errors": "Not Found"})
+            return
         upload = _UPLOAD_PATH.match(path)
         if upload:
             self._handle_upload(handler, method, upload["token"])
@@ -493,7 +541,7 @@ class FakeShopify:
             error = {"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": THROTTLE_DOCS}}
             return 200, {"errors": [error], "extensions": self._cost_extension(requested, None)}, {}, fault
 
-        ctx = RequestContext(state=self.state, shop_name=self.shop_name, shop_domain=self.shop_domain, base_url=self.base_url)
+        ctx = self._context()
         if fault is not None and fault.kind == "user_error":
             ctx.forced_error = user_error(fault.field, fault.message, fault.code)
         is_mutation = operation.operation == OperationType.MUTATION

@@ -20,6 +20,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from .bulk import UNBOUNDED_PAGES, FakeBulkOperation
 from .state import FakeInventoryItem, FakeMedia, FakeOption, FakeProduct, FakeVariant, ShopState, gid_number
 
 MAX_PAGE_SIZE = 250
@@ -91,12 +92,15 @@ def connection(
     """A connection page over ``items`` with opaque cursors, as Shopify pages lists.
 
     Raises:
-        GraphQLError: neither ``first`` nor ``last`` given, or a page above 250.
+        GraphQLError: neither ``first`` nor ``last`` given, or a page above 250 (both allowed while
+            a bulk query runs: it reads every node).
     """
     if first is None and last is None:
-        raise GraphQLError("you must provide one of first or last")
+        if not UNBOUNDED_PAGES.get():
+            raise GraphQLError("you must provide one of first or last")
+        first = len(items)  # a bulk query reads every node
     for name, size in (("first", first), ("last", last)):
-        if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
+        if size is not None and not 0 <= size <= MAX_PAGE_SIZE and not UNBOUNDED_PAGES.get():
             raise GraphQLError(f"The {name} argument must be between 0 and {MAX_PAGE_SIZE}")
     entries = sorted(((sort_key(x), number(x), x) for x in items), key=lambda e: (e[0], e[1]), reverse=reverse)
 
@@ -378,3 +382,23 @@ def _term_matches(p: FakeProduct, key: str, value: str) -> bool:
     if key == "id":
         return str(p.legacy_id) == value or p.id == value
     return True  # unknown keys are ignored, as Shopify ignores unknown filters
+
+
+class BulkOperationView(View):
+    """``BulkOperation``."""
+
+    typename = "BulkOperation"
+
+    def __init__(self, op: FakeBulkOperation):
+        self.id = op.id
+        self.type = op.type
+        self.status = op.status
+        self.error_code = op.error_code
+        self.created_at = op.created_at
+        self.completed_at = op.completed_at
+        self.object_count = str(op.object_count)
+        self.root_object_count = str(op.root_object_count)
+        self.file_size = None if op.file_size is None else str(op.file_size)
+        self.url = op.url
+        self.partial_data_url = op.partial_data_url
+        self.query = op.query
