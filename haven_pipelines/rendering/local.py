@@ -29,8 +29,9 @@ from haven_pipelines.domain.errors import HavenError, ValidationError
 from haven_pipelines.rendering import geometry
 from haven_pipelines.rendering.draw import Painter
 from haven_pipelines.rendering.frame import FrameGeometry, draw_frame, frame_geometry, light_field, opening_shade, side_brightness
-from haven_pipelines.rendering.images import FORMATS, encode, load_artwork, normalise_format, normalise_image
+from haven_pipelines.rendering.images import FORMATS, EncodedImage, encode, load_artwork, make_thumbnail, normalise_format, normalise_image
 from haven_pipelines.rendering.room import draw_room
+from haven_pipelines.rendering.room_store import RoomStore, StoredRoom
 from haven_pipelines.rendering.scenes import SceneConfig, get_scene
 
 MIN_WIDTH, MAX_WIDTH = 200, 6000
@@ -49,6 +50,8 @@ class RenderedImage:
     scene: str
     renderer: str = "local"
     elapsed_ms: float = 0.0
+    thumbnail: EncodedImage | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: composite, encode, thumbnail
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ class PreparedScene:
 
 
 def prepare_scene(scene: SceneConfig, width: int) -> PreparedScene:
-    """Draw ``scene`` at ``width`` pixels: the expensive, once-per-process part of rendering."""
+    """Draw ``scene`` at ``width`` pixels: the expensive part of rendering, once per room (see :class:`SceneCache`)."""
     scale = width / scene.width
     height = round(scene.height * scale)
     image = draw_room(scene.background, scene.width, scene.height, scale)
@@ -234,25 +237,36 @@ def prepare_scene(scene: SceneConfig, width: int) -> PreparedScene:
     arr += np.random.default_rng(1).uniform(-0.5, 0.5, arr.shape[:2]).astype(np.float32)[:, :, None]
     background = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "RGB")
     light = field_[oy0:oy1, ox0:ox1].copy()
-    restore = background.crop((ox0, oy0, ox1, oy1))
-    return PreparedScene(scene, width, height, background, geo, scale, (ox0, oy0, ox1, oy1), light, restore)
+    return assemble_scene(scene, width, background, light, (ox0, oy0, ox1, oy1))
+
+
+def assemble_scene(scene: SceneConfig, width: int, background: Image.Image, light: np.ndarray,
+                   opening_box: tuple[int, int, int, int]) -> PreparedScene:
+    """A :class:`PreparedScene` from its drawn parts (just drawn, or read back from a :class:`RoomStore`)."""
+    scale = width / scene.width
+    restore = background.crop(opening_box)
+    return PreparedScene(scene, width, background.height, background, frame_geometry(scene), scale,
+                         opening_box, light, restore)
 
 
 class SceneCache:
     """Prepared scenes by (scene fingerprint, width), least recently used dropped past ``maxsize``.
 
-    ``preparations`` counts how many times a scene was actually drawn, for tests and metrics.
+    On a miss, a scene is read from the :class:`RoomStore` passed to :meth:`get` when it has it, and
+    drawn (and then stored there) otherwise. ``preparations`` counts scenes actually drawn and
+    ``loads`` scenes read back from a store, for tests and metrics.
     """
 
     def __init__(self, maxsize: int = 12):
         self.maxsize = maxsize
         self.preparations = 0
+        self.loads = 0
         self._items: OrderedDict[tuple[str, str, int], PreparedScene] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str, int], threading.Lock] = {}
 
-    def get(self, scene: SceneConfig, width: int) -> PreparedScene:
-        """The prepared scene, drawing it on first use (one thread draws; others wait for it)."""
+    def get(self, scene: SceneConfig, width: int, store: RoomStore | None = None) -> PreparedScene:
+        """The prepared scene, read or drawn on first use (one thread does it; others wait for it)."""
         key = (scene.key, scene.fingerprint, width)
         with self._lock:
             if key in self._items:
@@ -263,9 +277,12 @@ class SceneCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            prepared = prepare_scene(scene, width)
+            prepared, drawn = _load_or_prepare(scene, width, store)
             with self._lock:
-                self.preparations += 1
+                if drawn:
+                    self.preparations += 1
+                else:
+                    self.loads += 1
                 self._items[key] = prepared
                 while len(self._items) > self.maxsize:
                     self._items.popitem(last=False)
@@ -276,6 +293,21 @@ class SceneCache:
         """Forget every prepared scene."""
         with self._lock:
             self._items.clear()
+
+
+def _load_or_prepare(scene: SceneConfig, width: int, store: RoomStore | None) -> tuple[PreparedScene, bool]:
+    """(the prepared scene, whether it had to be drawn): from ``store`` when it has it, else drawn and kept there."""
+    height = round(scene.height * width / scene.width)
+    if store is not None:
+        stored = store.load(scene.key, scene.fingerprint, width, height)
+        if stored is not None:
+            background = Image.fromarray(stored.background, "RGB")
+            return assemble_scene(scene, width, background, stored.light, stored.opening_box), False
+    prepared = prepare_scene(scene, width)
+    if store is not None:
+        store.save(scene.key, scene.fingerprint, width,
+                   StoredRoom(np.asarray(prepared.background), prepared.light, prepared.opening_box))
+    return prepared, True
 
 
 DEFAULT_CACHE = SceneCache()
@@ -316,27 +348,51 @@ class LocalRenderer:
         width: output width in pixels (the height follows the scene's aspect).
         fmt: JPEG, PNG or WEBP.
         quality: JPEG/WebP quality.
-        cache: where prepared scenes live (default: shared by the whole process).
+        cache: where prepared scenes live in memory (default: shared by the whole process).
+        rooms: where prepared scenes are kept across processes (default: nowhere, drawn per process).
     """
 
     name = "local"
 
-    def __init__(self, width: int = 2400, fmt: str = "JPEG", quality: int = 88, cache: SceneCache | None = None):
+    def __init__(self, width: int = 2400, fmt: str = "JPEG", quality: int = 88, cache: SceneCache | None = None,
+                 rooms: RoomStore | None = None):
         self.width = _check_width(width)
         self.fmt = normalise_format(fmt)
         if not 1 <= quality <= 100:
             raise ValidationError("quality", f"must be between 1 and 100, got {quality}")
         self.quality = quality
         self.cache = cache or DEFAULT_CACHE
+        self.rooms = rooms
 
     def prepare(self, scene: str | SceneConfig, width: int | None = None) -> PreparedScene:
-        """The prepared scene (drawn once per process and width)."""
+        """The prepared scene (drawn once per process and width, or once ever with a room store)."""
         config = scene if isinstance(scene, SceneConfig) else get_scene(scene)
-        return self.cache.get(config, _check_width(width or self.width))
+        return self.cache.get(config, _check_width(width or self.width), self.rooms)
+
+    def load(self, data: bytes, scenes: Sequence[SceneConfig], *, width: int | None = None,
+             timings: dict[str, float] | None = None) -> Image.Image:
+        """Decode an artwork for rendering into ``scenes``: no larger than the largest window they need.
+
+        The image is reduced (by whole factors) to between one and two times the largest art
+        window of those scenes before its colour conversion, so a print file is converted at
+        about twice the size it is shown at, not at print resolution. ``timings`` collects the
+        ``decode`` and ``colour`` seconds (see :func:`load_artwork`).
+
+        Raises:
+            ImageError: the artwork is not a usable image.
+        """
+        prepared = [self.cache.get(c, _check_width(width or self.width), self.rooms) for c in scenes]
+
+        def need(size: tuple[int, int]) -> tuple[int, int]:
+            targets = [p.window_plan(size[0] / size[1] if p.scene.fit == "contain" else None).target for p in prepared]
+            return (max((t[0] for t in targets), default=size[0]), max((t[1] for t in targets), default=size[1]))
+
+        return load_artwork(data, min_size=need if prepared else None, timings=timings)
 
     def render(self, artwork: bytes | Image.Image, scene: str | SceneConfig, *,
-               fmt: str | None = None, width: int | None = None) -> RenderedImage:
-        """One mockup of ``artwork`` in ``scene``.
+               fmt: str | None = None, width: int | None = None, thumbnail: int | None = None) -> RenderedImage:
+        """One mockup of ``artwork`` in ``scene``; with ``thumbnail`` (a longest side in pixels), also
+        its JPEG thumbnail, made from the picture in memory rather than by decoding the output again.
 
         Raises:
             ImageError: the artwork is not a usable image.
@@ -345,7 +401,7 @@ class LocalRenderer:
         start = time.perf_counter()
         config = scene if isinstance(scene, SceneConfig) else get_scene(scene)
         image = _as_image(artwork)
-        return self._render(image, 0, config, fmt, width, None, start)
+        return self._render(image, 0, config, fmt, width, None, start, thumbnail)
 
     def render_batch(self, artworks: Sequence[bytes | Image.Image], scenes: Sequence[str | SceneConfig], *,
                      workers: int | None = None, fmt: str | None = None, width: int | None = None) -> list[BatchItem]:
@@ -366,7 +422,9 @@ class LocalRenderer:
 
         def run_artwork(index: int) -> list[BatchItem]:
             try:
-                image = _as_image(artworks[index])
+                artwork = artworks[index]
+                valid = [c for c in configs if isinstance(c, SceneConfig)]
+                image = self.load(artwork, valid, width=width) if isinstance(artwork, (bytes, bytearray)) else _as_image(artwork)
             except HavenError as exc:
                 return [BatchItem(index, _scene_key(s), error=exc) for s in scenes]
             items = []
@@ -393,9 +451,9 @@ class LocalRenderer:
     # --- internals ------------------------------------------------------------------------
 
     def _render(self, image: Image.Image, index: int, config: SceneConfig, fmt: str | None,
-                width: int | None, fits: _FitCache | None, start: float) -> RenderedImage:
+                width: int | None, fits: _FitCache | None, start: float, thumbnail: int | None = None) -> RenderedImage:
         name = normalise_format(fmt) if fmt else self.fmt
-        prepared = self.cache.get(config, _check_width(width or self.width))
+        prepared = self.cache.get(config, _check_width(width or self.width), self.rooms)
         aspect = image.width / image.height if config.fit == "contain" else None
         plan = prepared.window_plan(aspect)
         fitted = _fitted(image, index, plan.target, config, fits)
@@ -414,12 +472,20 @@ class LocalRenderer:
             if plan.overlay is not None:
                 patch, alpha, origin = plan.overlay
                 canvas.paste(patch, origin, alpha)
+            composed = time.perf_counter()
             data = encode(canvas, name, self.quality)
+            encoded = time.perf_counter()
+            thumb = make_thumbnail(canvas, max_side=thumbnail) if thumbnail else None
         finally:
             prepared.restore(canvas)
+        done = time.perf_counter()
         content_type, ext = FORMATS[name]
-        elapsed = (time.perf_counter() - start) * 1000
-        return RenderedImage(data, content_type, ext, prepared.width, prepared.height, config.key, "local", round(elapsed, 2))
+        elapsed = (encoded - start) * 1000  # the mockup itself; a thumbnail is timed apart
+        timings = {"composite": composed - start, "encode": encoded - composed}
+        if thumb is not None:
+            timings["thumbnail"] = done - encoded
+        return RenderedImage(data, content_type, ext, prepared.width, prepared.height, config.key, "local",
+                             round(elapsed, 2), thumb, timings)
 
 
 def _aa_polygon(size: tuple[int, int], polygons: list[list[tuple[float, float]]], ss: int = 4) -> Image.Image:
