@@ -182,7 +182,7 @@ def normalise_image(image: Image.Image) -> Image.Image:
     upright = ImageOps.exif_transpose(image)
     image = upright if upright is not None else image
     image = _to_8bit(image)
-    if icc and icc != srgb_icc_bytes():
+    if icc and not _is_our_srgb(icc):
         # sRGB to sRGB is the identity: the outputs this project encodes embed exactly that profile,
         # and converting one back (a thumbnail, an export check) cost more than decoding it.
         converted = _icc_to_srgb(image, icc)
@@ -225,6 +225,19 @@ def _srgb_profile() -> ImageCms.ImageCmsProfile:
 def srgb_icc_bytes() -> bytes:
     """The sRGB ICC profile embedded in every output, so viewers need not guess."""
     return _srgb_profile().tobytes()
+
+
+def _is_our_srgb(icc: bytes) -> bool:
+    """True when ``icc`` is the sRGB profile :func:`encode` embeds, made in any process.
+
+    LittleCMS stamps a made profile with the time it was made (header bytes 24-35), and the
+    profile ID (bytes 84-99) is a digest over it; the rest is the same in every process.
+    """
+    ours = srgb_icc_bytes()
+    if len(icc) != len(ours) or len(icc) < 128:
+        return False
+    strip = lambda b: bytes(b[:24]) + bytes(b[36:84]) + bytes(b[100:])  # noqa: E731
+    return strip(icc) == strip(ours)
 
 
 def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:

@@ -76,7 +76,8 @@ class RoomStore:
         """The stored room, or None when there is none or it cannot be used (logged; drawn again)."""
         path = self.path(key, fingerprint, width)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # Our own file handle: np.load leaves a path it opened unclosed when the file is not a zip.
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
                 background, light = data["background"], data["light"]
         except FileNotFoundError:
