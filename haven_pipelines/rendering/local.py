@@ -30,6 +30,7 @@ from haven_pipelines.rendering import geometry
 from haven_pipelines.rendering.draw import Painter
 from haven_pipelines.rendering.frame import FrameGeometry, draw_frame, frame_geometry, light_field, opening_shade, side_brightness
 from haven_pipelines.rendering.images import FORMATS, EncodedImage, encode, load_artwork, make_thumbnail, normalise_format, normalise_image
+from haven_pipelines.rendering.jpeg_rows import JpegRows
 from haven_pipelines.rendering.room import draw_room
 from haven_pipelines.rendering.room_store import RoomStore, StoredRoom
 from haven_pipelines.rendering.scenes import SceneConfig, get_scene
@@ -92,6 +93,7 @@ class PreparedScene:
     light: np.ndarray
     _restore: Image.Image
     _windows: dict[tuple, WindowPlan] = field(default_factory=dict)
+    _jpeg: dict[int, JpegRows | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
 
@@ -206,6 +208,23 @@ class PreparedScene:
         (mx, my), = self.geo.scene_points([((x0 + x1) / 2, y0 - 1.5 / s)])
         fill = self.background.getpixel((min(max(round(mx * s), 0), self.width - 1), min(max(round(my * s), 0), self.height - 1)))
         return (patch, alpha, (ob[0], ob[1])), fill
+
+    def jpeg_rows(self, quality: int) -> JpegRows | None:
+        """The background encoded row by row at ``quality`` (once), for renders to splice into."""
+        if quality not in self._jpeg:
+            rows = JpegRows.from_image(self.background, quality)
+            with self._lock:
+                self._jpeg.setdefault(quality, rows)
+        return self._jpeg[quality]
+
+    def encode(self, canvas: Image.Image, fmt: str, quality: int) -> bytes:
+        """Encode a render of this scene: a JPEG re-encodes only the opening's rows (see ``jpeg_rows``)."""
+        if fmt == "JPEG":
+            rows = self.jpeg_rows(quality)
+            data = rows.encode(canvas, self.opening_box[1], self.opening_box[3]) if rows is not None else None
+            if data is not None:
+                return data
+        return encode(canvas, fmt, quality)
 
     def canvas(self) -> Image.Image:
         """This thread's working copy of the background (renders restore what they touch)."""
@@ -473,7 +492,7 @@ class LocalRenderer:
                 patch, alpha, origin = plan.overlay
                 canvas.paste(patch, origin, alpha)
             composed = time.perf_counter()
-            data = encode(canvas, name, self.quality)
+            data = prepared.encode(canvas, name, self.quality)
             encoded = time.perf_counter()
             thumb = make_thumbnail(canvas, max_side=thumbnail) if thumbnail else None
         finally:
