@@ -29,13 +29,22 @@ from haven_pipelines.domain.errors import HavenError, ValidationError
 from haven_pipelines.rendering import geometry
 from haven_pipelines.rendering.draw import Painter
 from haven_pipelines.rendering.frame import FrameGeometry, draw_frame, frame_geometry, light_field, opening_shade, side_brightness
-from haven_pipelines.rendering.images import FORMATS, EncodedImage, encode, load_artwork, make_thumbnail, normalise_format, normalise_image
+from haven_pipelines.rendering.images import (
+    FORMATS,
+    EncodedImage,
+    encode,
+    load_artwork,
+    normalise_format,
+    normalise_image,
+    thumbnail_size,
+)
 from haven_pipelines.rendering.jpeg_rows import JpegRows
 from haven_pipelines.rendering.room import draw_room
 from haven_pipelines.rendering.room_store import RoomStore, StoredRoom
 from haven_pipelines.rendering.scenes import SceneConfig, get_scene
 
 MIN_WIDTH, MAX_WIDTH = 200, 6000
+THUMBNAIL_QUALITY = 82  # as make_thumbnail's default
 BEVEL_WHITE = (250, 248, 243)
 
 
@@ -94,6 +103,7 @@ class PreparedScene:
     _restore: Image.Image
     _windows: dict[tuple, WindowPlan] = field(default_factory=dict)
     _jpeg: dict[int, JpegRows | None] = field(default_factory=dict)
+    _thumbs: dict[int, tuple[tuple[int, int], Image.Image, Image.Image]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
 
@@ -225,6 +235,54 @@ class PreparedScene:
             if data is not None:
                 return data
         return encode(canvas, fmt, quality)
+
+    def thumbnail(self, canvas: Image.Image, max_side: int) -> Image.Image:
+        """The thumbnail of a render (longest side ``max_side``), recomputing only around the opening.
+
+        A thumbnail is the picture box-reduced by whole factors (as ``reducing_gap=2`` picks them)
+        and then resized with Lanczos. The room's reduced copy and thumbnail are made once; a render
+        reduces only the opening's blocks and resizes only the thumbnail pixels whose Lanczos window
+        reaches them, reading the same source pixels: what a whole-picture thumbnail gives, to within
+        one level of rounding (tested).
+        """
+        (fx, fy), reduced, base = self._thumb_base(max_side)
+        size = base.size
+        # The reduced picture's extent in exact units (its last block may be partial), as Pillow's own.
+        sx, sy = self.background.width / fx / size[0], self.background.height / fy / size[1]
+        ox0, oy0, ox1, oy1 = self.opening_box
+        rx0, ry0 = ox0 // fx, oy0 // fy
+        rx1, ry1 = min(reduced.width, -(-ox1 // fx)), min(reduced.height, -(-oy1 // fy))
+        changed = canvas.crop((rx0 * fx, ry0 * fy, min(canvas.width, rx1 * fx), min(canvas.height, ry1 * fy))).reduce((fx, fy))
+        # Thumbnail pixels whose window (3 source pixels of Lanczos, scaled) reaches the changed blocks.
+        tx0 = max(0, math.floor(rx0 / sx - 3.5) - 1)
+        ty0 = max(0, math.floor(ry0 / sy - 3.5) - 1)
+        tx1 = min(size[0], math.ceil(rx1 / sx + 3.5) + 1)
+        ty1 = min(size[1], math.ceil(ry1 / sy + 3.5) + 1)
+        # The reduced pixels those read (their windows end inside this crop, or at the picture's edge).
+        wx0, wy0 = max(0, math.floor((tx0 - 3) * sx) - 2), max(0, math.floor((ty0 - 3) * sy) - 2)
+        wx1 = min(reduced.width, math.ceil((tx1 + 3) * sx) + 2)
+        wy1 = min(reduced.height, math.ceil((ty1 + 3) * sy) + 2)
+        window = reduced.crop((wx0, wy0, wx1, wy1))
+        window.paste(changed, (rx0 - wx0, ry0 - wy0))
+        piece = window.resize((tx1 - tx0, ty1 - ty0), Image.Resampling.LANCZOS,
+                              box=(tx0 * sx - wx0, ty0 * sy - wy0, tx1 * sx - wx0, ty1 * sy - wy0))
+        thumb = base.copy()
+        thumb.paste(piece, (tx0, ty0))
+        return thumb
+
+    def _thumb_base(self, max_side: int) -> tuple[tuple[int, int], Image.Image, Image.Image]:
+        """(reduce factors, the room reduced by them, the room's thumbnail) for ``max_side``, made once."""
+        if max_side not in self._thumbs:
+            size = thumbnail_size(self.background.size, max_side)
+            # Pillow's own choice for reducing_gap=2.0: reduce while at least twice the size remains.
+            fx = int(self.background.width / size[0] / 2.0) or 1
+            fy = int(self.background.height / size[1] / 2.0) or 1
+            reduced = self.background.reduce((fx, fy))
+            extent = (0, 0, self.background.width / fx, self.background.height / fy)
+            base = reduced.resize(size, Image.Resampling.LANCZOS, box=extent)
+            with self._lock:
+                self._thumbs.setdefault(max_side, ((fx, fy), reduced, base))
+        return self._thumbs[max_side]
 
     def canvas(self) -> Image.Image:
         """This thread's working copy of the background (renders restore what they touch)."""
@@ -494,7 +552,10 @@ class LocalRenderer:
             composed = time.perf_counter()
             data = prepared.encode(canvas, name, self.quality)
             encoded = time.perf_counter()
-            thumb = make_thumbnail(canvas, max_side=thumbnail) if thumbnail else None
+            thumb = None
+            if thumbnail:
+                small = prepared.thumbnail(canvas, thumbnail)
+                thumb = EncodedImage(encode(small, "JPEG", THUMBNAIL_QUALITY), "image/jpeg", "jpg", small.width, small.height)
         finally:
             prepared.restore(canvas)
         done = time.perf_counter()

@@ -79,3 +79,18 @@ def test_a_thumbnail_from_memory_matches_one_from_the_encoded_output():
     a = np.asarray(Image.open(io.BytesIO(out.thumbnail.data)).convert("RGB"), dtype=np.int16)
     b = np.asarray(Image.open(io.BytesIO(from_bytes.data)).convert("RGB"), dtype=np.int16)
     assert np.abs(a - b).mean() < 4  # the same picture, up to JPEG noise
+
+
+def test_a_render_thumbnail_is_the_whole_picture_thumbnail():
+    """Only the pixels around the opening are recomputed; the rest is the room's own thumbnail."""
+    renderer = LocalRenderer(width=2400, cache=SceneCache())
+    for key in ("bedroom", "home_office"):
+        art = Image.new("RGB", (800, 1000), (230, 0, 230))
+        art.paste((0, 0, 0), (0, 0, 400, 500))
+        png = Image.open(io.BytesIO(renderer.render(art, key, fmt="PNG").data)).convert("RGB")
+        prepared = renderer.prepare(key)
+        fast = prepared.thumbnail(png, 512)
+        whole = png.resize(fast.size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        diff = np.abs(np.asarray(fast, dtype=np.int16) - np.asarray(whole, dtype=np.int16))
+        assert diff.max() <= 1, key
+        assert (np.asarray(fast) != np.asarray(prepared.thumbnail(prepared.background, 512))).any()  # the art is in it
