@@ -109,10 +109,24 @@ class RoomStore:
                 np.savez(fh, background=room.background, light=room.light,
                          meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
             os.replace(tmp, path)
-            return path
         except OSError as exc:
             # The room is still usable in memory; only the next process pays for drawing it.
             log.warning("could not keep prepared room %s: %s", path.name, exc)
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
             return None
+        self._prune(key, width, keep=path)
+        return path
+
+    def _prune(self, key: str, width: int, keep: Path) -> None:
+        """Remove this scene's rooms at this width drawn from another document or other drawing code.
+
+        Such a file is never read again (its name no longer matches), and rooms are tens of
+        megabytes each. A file another process is reading stays readable until it closes it.
+        """
+        for other in self.folder.glob(f"{key}-*-w{width}-*.npz"):
+            if other != keep and other.name.startswith(f"{key}-") and other.name.count("-") == keep.name.count("-"):
+                try:
+                    other.unlink(missing_ok=True)
+                except OSError as exc:  # not ours to remove, or already gone: only disk space is at stake
+                    log.warning("could not remove stale prepared room %s: %s", other.name, exc)

@@ -67,7 +67,8 @@ def test_a_changed_scene_document_is_another_room(tmp_path):
     _render(store, base)
     _, cache = _render(store, changed)
     assert cache.preparations == 1 and cache.loads == 0  # not served the old room
-    assert len(list((tmp_path / "rooms").glob("*.npz"))) == 2
+    # Kept under its own name (the old document's room is pruned: nothing would read it again).
+    assert [p.name for p in (tmp_path / "rooms").glob("*.npz")] == [store.path(changed.key, changed.fingerprint, WIDTH).name]
 
 
 def test_a_corrupt_room_file_is_drawn_again_and_replaced(tmp_path):
@@ -88,3 +89,14 @@ def test_a_folder_that_cannot_be_written_still_renders(tmp_path):
     blocker.write_text("a file where the folder should be")
     data, cache = _render(RoomStore(blocker))
     assert data and cache.preparations == 1
+
+
+def test_a_room_of_an_older_document_is_removed_when_its_successor_is_kept(tmp_path):
+    store = RoomStore(tmp_path / "rooms")
+    _render(store, get_scene("reading_nook", {"mat": {"color": "#202020"}}))
+    _render(store, "bedroom")  # another scene's room stays
+    _render(store, get_scene("reading_nook", {"mat": {"color": "#303030"}}))
+    names = sorted(p.name for p in (tmp_path / "rooms").glob("*.npz"))
+    current = get_scene("reading_nook", {"mat": {"color": "#303030"}})
+    assert names == sorted([store.path(current.key, current.fingerprint, WIDTH).name,
+                            store.path("bedroom", get_scene("bedroom").fingerprint, WIDTH).name])
