@@ -16,6 +16,14 @@ Scenes: every run asks the ``mockups`` asset for all five system scenes through 
 config (``scenes``), so ``--designs 100`` renders 500 mockups; the pure measurement renders the same
 500 (design, scene) pairs.
 
+Before them, in the same process, ``compositor``: the same demo designs, decoded beforehand, through
+:meth:`LocalRenderer.render_batch` on one thread (what ``bench/render.py`` times). The pure way's
+per-mockup time is printed split by phase (fetch, decode, colour, composite, encode, thumbnail,
+store, database, ledger: :attr:`BatchResult.timings`) and set against the compositor's: the goal is
+the pure way at most 1.5x the compositor per mockup, in CPU time (the machine is shared, so wall time
+swings with the other load; with ``--workers 1`` the wall ratio is printed too).
+``--render-only`` stops after these two (no Dagster runs).
+
 Dagster overhead = backfill wall time minus pure rendering time, as a share of the backfill's wall
 time. The run-per-partition way is measured twice: in process (a lower bound: no process start-up)
 and launched, each run in its own ``dagster asset materialize`` process, as Dagster's default run
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import shutil
 import sys
@@ -46,7 +55,7 @@ from haven_pipelines.db.migrate import upgrade  # noqa: E402
 from haven_pipelines.db.tables import mockups  # noqa: E402
 from haven_pipelines.services.context import build_context  # noqa: E402
 from haven_pipelines.services.demo import load_demo  # noqa: E402
-from haven_pipelines.services.render import RenderService, RenderTask  # noqa: E402
+from haven_pipelines.services.render import TIMING_PHASES, RenderService, RenderTask  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Dagster's console logger prints every step event at DEBUG; the events are still stored.
@@ -92,21 +101,78 @@ def rendered(url: str) -> tuple[int, int]:
     return rows.get("completed", 0) + rows.get("approved", 0), rows.get("failed", 0)
 
 
-def run_pure(root: Path, designs: int, workers: int | None) -> tuple[float, int]:
-    """Render every design's recommended scenes through RenderService; returns (seconds, renders)."""
+def run_compositor(root: Path, designs: int) -> dict[str, float]:
+    """The compositor alone on the demo designs (decoded beforehand), one thread, as bench/render.py.
+
+    Returns per-mockup figures in ms: ``wall`` (median of the steady batch) and ``cpu`` (the
+    steady batch's thread CPU time per mockup).
+    """
+    from haven_pipelines.rendering.local import LocalRenderer
+    from haven_pipelines.rendering.scenes import get_scene
+
+    from haven_pipelines.db.stores.designs import DesignStore
+
+    url, data_dir, user_id, ids = fresh_app(root, "compositor", designs)
+    ctx = build_context(database_url=url, data_dir=str(data_dir))
+    try:
+        with ctx.engine.connect() as conn:
+            keys = [DesignStore(conn, user_id).get_design(i)["file_key"] for i in ids]
+        renderer = LocalRenderer(width=2400)  # the process-wide room cache, as the render service's
+        scenes = [get_scene(k) for k in ALL_SCENES]
+        images = [renderer.load(ctx.blob_store.get(k), scenes) for k in keys]
+    finally:
+        ctx.close()
+    figures = {}
+    for label in ("first", "steady"):
+        c0 = time.thread_time()
+        items = renderer.render_batch(images, scenes, workers=1)
+        cpu = (time.thread_time() - c0) * 1000 / len(items)
+        if any(i.error for i in items):
+            raise SystemExit(f"compositor: {next(i.error for i in items if i.error)}")
+        figures = {"wall": statistics.median(i.image.elapsed_ms for i in items), "cpu": cpu, "renders": len(items)}
+    return figures
+
+
+def run_pure(root: Path, designs: int, workers: int | None) -> tuple[float, int, float, dict[str, float]]:
+    """Render every design's scenes through RenderService.
+
+    Returns:
+        (wall seconds, renders, process CPU seconds, seconds by phase from the batch).
+    """
     url, data_dir, user_id, ids = fresh_app(root, "pure", designs)
     ctx = build_context(database_url=url, data_dir=str(data_dir), render_workers=workers)
     try:
         tasks = [RenderTask(a, s) for a in ids for s in ALL_SCENES]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = RenderService(ctx).render_batch(user_id, tasks)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         ctx.close()
     failed = sum(o.status == "failed" for o in result.outcomes)
     if failed:
         raise SystemExit(f"pure rendering: {failed} render(s) failed")
-    return elapsed, rendered(url)[0]
+    return elapsed, rendered(url)[0], cpu, result.timings
+
+
+def print_render_path(comp: dict[str, float], pure_s: float, pure_n: int, pure_cpu: float,
+                      timings: dict[str, float], workers: int | None) -> None:
+    """The pure way's time split per mockup, and its ratio to the compositor's."""
+    print()
+    print(f"compositor (bench/render.py's fast path, 1 thread): {comp['wall']:.1f} ms wall median, "
+          f"{comp['cpu']:.1f} ms cpu per mockup ({comp['renders']:.0f} renders)")
+    print(f"pure RenderService: {pure_n} renders, {pure_s * 1000 / pure_n:.1f} ms wall and "
+          f"{pure_cpu * 1000 / pure_n:.1f} ms cpu (all threads) per mockup")
+    total = sum(timings.get(p, 0.0) for p in TIMING_PHASES)
+    print(f"{'phase':<12}{'ms/mockup':>11}{'share':>8}   (seconds summed over the render threads)")
+    for phase in TIMING_PHASES:
+        sec = timings.get(phase, 0.0)
+        print(f"{phase:<12}{sec * 1000 / pure_n:>11.1f}{sec / total if total else 0:>8.1%}")
+    print(f"{'sum':<12}{total * 1000 / pure_n:>11.1f}")
+    ratio_cpu = pure_cpu * 1000 / pure_n / comp["cpu"]
+    print(f"GOAL pure render path / compositor per mockup: {ratio_cpu:.2f}x cpu (goal <= 1.5x)")
+    if workers == 1:
+        print(f"     with one worker, wall: {pure_s * 1000 / pure_n / comp['wall']:.2f}x (phase sum / compositor: "
+              f"{total * 1000 / pure_n / comp['wall']:.2f}x)")
 
 
 def run_dagster(instance, job, selection, root: Path, name: str, designs: int, sample: int | None,
@@ -155,6 +221,7 @@ def main() -> None:
     parser.add_argument("--per-partition-sample", type=int, default=10, help="partitions actually run one by one")
     parser.add_argument("--workers", type=int, default=None, help="render threads (default: the renderer's, one per core)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--render-only", action="store_true", help="only the compositor and the pure way (no Dagster)")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="haven-nightly-"))
@@ -163,6 +230,13 @@ def main() -> None:
     (home / "dagster.yaml").write_text(yaml.safe_dump(yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())))
     os.environ["DAGSTER_HOME"] = str(home)
     try:
+        if args.render_only:
+            print(f"render path: {args.designs} demo designs x 5 scenes, {os.cpu_count()} cores, "
+                  f"load average {os.getloadavg()[0]:.2f}, folder {root}")
+            comp = run_compositor(root, args.designs)
+            pure = run_pure(root, args.designs, args.workers)
+            print_render_path(comp, pure[0], pure[1], pure[2], pure[3], args.workers)
+            return
         import dagster as dg
 
         from haven_pipelines.definitions import defs
@@ -175,7 +249,8 @@ def main() -> None:
             # Warm-up (not timed): imports, definitions, the instance's SQLite schema, scene caches.
             run_dagster(instance, job, selection, root, "warmup", 1, None, args.workers)
 
-            pure_s, pure_n = run_pure(root, args.designs, args.workers)
+            comp = run_compositor(root, args.designs)
+            pure_s, pure_n, pure_cpu, timings = run_pure(root, args.designs, args.workers)
             bf_s, bf_n, bf_runs, _ = run_dagster(instance, job, selection, root, "backfill", args.designs, None, args.workers)
             pp_s, pp_n, pp_runs, pp_parts = run_dagster(instance, job, selection, root, "per_partition", args.designs,
                                                         args.per_partition_sample, args.workers)
@@ -206,6 +281,7 @@ def main() -> None:
     print(f"run-per-partition / backfill time:   {pp_total / bf_s:.2f}x in process, "
           f"{la_total / bf_s:.2f}x launched   (goal >= 10x)")
     print(f"Dagster seconds per run (per-partition): {max(pp_s - pure_s * pp_parts / args.designs, 0) / pp_runs:.2f}")
+    print_render_path(comp, pure_s, pure_n, pure_cpu, timings, args.workers)
 
 
 if __name__ == "__main__":

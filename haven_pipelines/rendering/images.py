@@ -14,6 +14,9 @@ which is where a truncated file shows itself.
 from __future__ import annotations
 
 import io
+import math
+import time
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,6 +39,14 @@ FORMATS: dict[str, tuple[str, str]] = {
     "WEBP": ("image/webp", "webp"),
 }
 _FORMAT_ALIASES = {"JPG": "JPEG"}
+# Modes Pillow's ``reduce`` averages correctly (a palette or 16-bit image is normalised first).
+_REDUCIBLE = ("L", "LA", "RGB", "RGBA", "CMYK")
+# EXIF orientations that swap width and height.
+_TRANSPOSED = (5, 6, 7, 8)
+
+MinSize = tuple[int, int] | Callable[[tuple[int, int]], tuple[int, int]]
+"""What a caller needs of an artwork: at least (width, height) upright pixels, or a function from the
+artwork's upright size to that (a contain fit needs a size that depends on the artwork's shape)."""
 
 
 class ImageError(ValidationError):
@@ -71,6 +82,8 @@ def load_artwork(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     field: str = "artwork",
+    min_size: MinSize | None = None,
+    timings: MutableMapping[str, float] | None = None,
 ) -> Image.Image:
     """Decode ``data`` into an upright 8-bit sRGB image (mode RGB, or RGBA when it has transparency).
 
@@ -80,6 +93,13 @@ def load_artwork(
         max_pixels: images with more pixels are refused from their header, before decoding.
             Pillow's own bomb limit (``Image.MAX_IMAGE_PIXELS``) still applies above this.
         field: the name the error reports (``"artwork"``, ``"export"``...).
+        min_size: the smallest upright size the caller needs (see :data:`MinSize`); None keeps
+            every pixel. A larger image is reduced by a whole factor (a JPEG partly while it is
+            decoded, by DCT scaling) to between one and two times this size *before* the colour
+            conversion: a print file's ICC transform would otherwise convert ten times the pixels
+            that are then thrown away.
+        timings: when given, seconds spent are added under ``decode`` (parsing, decoding,
+            reducing) and ``colour`` (orientation, bit depth, ICC conversion).
 
     Returns:
         A fully loaded image with EXIF orientation applied and any embedded ICC profile converted
@@ -109,15 +129,51 @@ def load_artwork(
     if pixels > max_pixels:
         image.close()
         raise ImageError("too_many_pixels", f"too many pixels: {pixels} > limit {max_pixels}", field)
+    started = time.perf_counter()
+    need = _stored_need(image, min_size) if min_size is not None else None
+    if need is not None and image.format == "JPEG" and image.mode in ("RGB", "L", "CMYK"):
+        image.draft(None, need)  # decode at 1/2, 1/4 or 1/8 scale when that still covers the need
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         image.close()
         raise ImageError("truncated", f"truncated or corrupt image data: {exc}", field) from None
+    if need is not None:
+        image = _reduce_to(image, need)
+    colour_started = time.perf_counter()
     try:
-        return normalise_image(image)
+        result = normalise_image(image)
     except (OSError, ValueError) as exc:
         raise ImageError("unsupported", f"unsupported image ({image.mode}): {exc}", field) from None
+    if timings is not None:
+        done = time.perf_counter()
+        timings["decode"] = timings.get("decode", 0.0) + colour_started - started
+        timings["colour"] = timings.get("colour", 0.0) + done - colour_started
+    return result
+
+
+def _stored_need(image: Image.Image, min_size: MinSize) -> tuple[int, int] | None:
+    """``min_size`` in the file's stored orientation (before EXIF rotation), or None when it is all."""
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except (OSError, SyntaxError, ValueError):  # unreadable EXIF: normalise_image deals with it
+        orientation = 1
+    transposed = orientation in _TRANSPOSED
+    upright = (image.height, image.width) if transposed else image.size
+    need = min_size(upright) if callable(min_size) else min_size
+    nw, nh = max(1, math.ceil(need[0])), max(1, math.ceil(need[1]))
+    if nw >= upright[0] and nh >= upright[1]:
+        return None
+    return (nh, nw) if transposed else (nw, nh)
+
+
+def _reduce_to(image: Image.Image, need: tuple[int, int]) -> Image.Image:
+    """``image`` box-reduced by the largest whole factor that keeps it at least ``need``."""
+    factor = math.floor(min(image.width / need[0], image.height / need[1]))
+    if factor < 2 or image.mode not in _REDUCIBLE or "transparency" in image.info:
+        return image
+    # reduce() keeps ``info`` (the ICC profile and EXIF orientation that normalise_image reads).
+    return image.reduce(factor)
 
 
 def normalise_image(image: Image.Image) -> Image.Image:
@@ -126,7 +182,9 @@ def normalise_image(image: Image.Image) -> Image.Image:
     upright = ImageOps.exif_transpose(image)
     image = upright if upright is not None else image
     image = _to_8bit(image)
-    if icc:
+    if icc and not _is_our_srgb(icc):
+        # sRGB to sRGB is the identity: the outputs this project encodes embed exactly that profile,
+        # and converting one back (a thumbnail, an export check) cost more than decoding it.
         converted = _icc_to_srgb(image, icc)
         if converted is not None:
             return converted
@@ -169,6 +227,19 @@ def srgb_icc_bytes() -> bytes:
     return _srgb_profile().tobytes()
 
 
+def _is_our_srgb(icc: bytes) -> bool:
+    """True when ``icc`` is the sRGB profile :func:`encode` embeds, made in any process.
+
+    LittleCMS stamps a made profile with the time it was made (header bytes 24-35), and the
+    profile ID (bytes 84-99) is a digest over it; the rest is the same in every process.
+    """
+    ours = srgb_icc_bytes()
+    if len(icc) != len(ours) or len(icc) < 128:
+        return False
+    strip = lambda b: bytes(b[:24]) + bytes(b[36:84]) + bytes(b[100:])  # noqa: E731
+    return strip(icc) == strip(ours)
+
+
 def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:
     """Convert through the embedded profile; None when the profile is unusable (then plain convert)."""
     try:
@@ -194,11 +265,13 @@ def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:
     return converted
 
 
-def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 88) -> bytes:
+def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 88, *, restart_marker_rows: int = 0) -> bytes:
     """Encode an RGB/RGBA image as JPEG, PNG or WebP with the sRGB profile embedded.
 
     JPEG has no alpha, so an RGBA image is flattened onto white first. PNG uses a middling
     compression level: level 9 costs several times the time for a few per cent of size.
+    ``restart_marker_rows`` (JPEG only) puts a restart marker after every that many MCU rows
+    (see :mod:`haven_pipelines.rendering.jpeg_rows`); 0 puts none.
     """
     name = normalise_format(fmt)
     if not 1 <= int(quality) <= 100:
@@ -211,6 +284,8 @@ def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 88) -> bytes:
     options: dict[str, object] = {"icc_profile": srgb_icc_bytes()}
     if name == "JPEG":
         options.update(quality=int(quality))
+        if restart_marker_rows:
+            options.update(restart_marker_rows=int(restart_marker_rows))
     elif name == "PNG":
         options.update(compress_level=3)
     else:
@@ -244,9 +319,23 @@ def make_thumbnail(
     """
     if max_side < 1:
         raise ValidationError("max_side", f"must be positive, got {max_side}")
-    image = load_artwork(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
-    thumb = image.copy()
-    thumb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        # Decode only what the thumbnail needs (a JPEG at a fraction of its scale, then reduced).
+        image = load_artwork(source, min_size=lambda size: thumbnail_size(size, max_side))
+    else:
+        image = source
+    size = thumbnail_size(image.size, max_side)
+    # resize() makes a new image: no copy of a full-size source first, and the source is untouched.
+    thumb = image if size == image.size else image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
     name = normalise_format(fmt)
     content_type, ext = FORMATS[name]
     return EncodedImage(encode(thumb, name, quality), content_type, ext, thumb.width, thumb.height)
+
+
+def thumbnail_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """``size`` scaled to fit ``max_side`` on its longer side, keeping its aspect (never enlarged)."""
+    w, h = size
+    if max(w, h) <= max_side:
+        return (w, h)
+    ratio = max_side / max(w, h)
+    return (max(1, round(w * ratio)), max(1, round(h * ratio)))

@@ -29,11 +29,22 @@ from haven_pipelines.domain.errors import HavenError, ValidationError
 from haven_pipelines.rendering import geometry
 from haven_pipelines.rendering.draw import Painter
 from haven_pipelines.rendering.frame import FrameGeometry, draw_frame, frame_geometry, light_field, opening_shade, side_brightness
-from haven_pipelines.rendering.images import FORMATS, encode, load_artwork, normalise_format, normalise_image
+from haven_pipelines.rendering.images import (
+    FORMATS,
+    EncodedImage,
+    encode,
+    load_artwork,
+    normalise_format,
+    normalise_image,
+    thumbnail_size,
+)
+from haven_pipelines.rendering.jpeg_rows import JpegRows
 from haven_pipelines.rendering.room import draw_room
+from haven_pipelines.rendering.room_store import RoomStore, StoredRoom
 from haven_pipelines.rendering.scenes import SceneConfig, get_scene
 
 MIN_WIDTH, MAX_WIDTH = 200, 6000
+THUMBNAIL_QUALITY = 82  # as make_thumbnail's default
 BEVEL_WHITE = (250, 248, 243)
 
 
@@ -49,6 +60,8 @@ class RenderedImage:
     scene: str
     renderer: str = "local"
     elapsed_ms: float = 0.0
+    thumbnail: EncodedImage | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: composite, encode, thumbnail
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,8 @@ class PreparedScene:
     light: np.ndarray
     _restore: Image.Image
     _windows: dict[tuple, WindowPlan] = field(default_factory=dict)
+    _jpeg: dict[int, JpegRows | None] = field(default_factory=dict)
+    _thumbs: dict[int, tuple[tuple[int, int], Image.Image, Image.Image]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
     glare: tuple[Image.Image, tuple[int, int, int, int]] | None = None
@@ -205,6 +220,71 @@ class PreparedScene:
         fill = self.background.getpixel((min(max(round(mx * s), 0), self.width - 1), min(max(round(my * s), 0), self.height - 1)))
         return (patch, alpha, (ob[0], ob[1])), fill
 
+    def jpeg_rows(self, quality: int) -> JpegRows | None:
+        """The background encoded row by row at ``quality`` (once), for renders to splice into."""
+        if quality not in self._jpeg:
+            rows = JpegRows.from_image(self.background, quality)
+            with self._lock:
+                self._jpeg.setdefault(quality, rows)
+        return self._jpeg[quality]
+
+    def encode(self, canvas: Image.Image, fmt: str, quality: int) -> bytes:
+        """Encode a render of this scene: a JPEG re-encodes only the opening's rows (see ``jpeg_rows``)."""
+        if fmt == "JPEG":
+            rows = self.jpeg_rows(quality)
+            data = rows.encode(canvas, self.opening_box[1], self.opening_box[3]) if rows is not None else None
+            if data is not None:
+                return data
+        return encode(canvas, fmt, quality)
+
+    def thumbnail(self, canvas: Image.Image, max_side: int) -> Image.Image:
+        """The thumbnail of a render (longest side ``max_side``), recomputing only around the opening.
+
+        A thumbnail is the picture box-reduced by whole factors (as ``reducing_gap=2`` picks them)
+        and then resized with Lanczos. The room's reduced copy and thumbnail are made once; a render
+        reduces only the opening's blocks and resizes only the thumbnail pixels whose Lanczos window
+        reaches them, reading the same source pixels: what a whole-picture thumbnail gives, to within
+        one level of rounding (tested).
+        """
+        (fx, fy), reduced, base = self._thumb_base(max_side)
+        size = base.size
+        # The reduced picture's extent in exact units (its last block may be partial), as Pillow's own.
+        sx, sy = self.background.width / fx / size[0], self.background.height / fy / size[1]
+        ox0, oy0, ox1, oy1 = self.opening_box
+        rx0, ry0 = ox0 // fx, oy0 // fy
+        rx1, ry1 = min(reduced.width, -(-ox1 // fx)), min(reduced.height, -(-oy1 // fy))
+        changed = canvas.crop((rx0 * fx, ry0 * fy, min(canvas.width, rx1 * fx), min(canvas.height, ry1 * fy))).reduce((fx, fy))
+        # Thumbnail pixels whose window (3 source pixels of Lanczos, scaled) reaches the changed blocks.
+        tx0 = max(0, math.floor(rx0 / sx - 3.5) - 1)
+        ty0 = max(0, math.floor(ry0 / sy - 3.5) - 1)
+        tx1 = min(size[0], math.ceil(rx1 / sx + 3.5) + 1)
+        ty1 = min(size[1], math.ceil(ry1 / sy + 3.5) + 1)
+        # The reduced pixels those read (their windows end inside this crop, or at the picture's edge).
+        wx0, wy0 = max(0, math.floor((tx0 - 3) * sx) - 2), max(0, math.floor((ty0 - 3) * sy) - 2)
+        wx1 = min(reduced.width, math.ceil((tx1 + 3) * sx) + 2)
+        wy1 = min(reduced.height, math.ceil((ty1 + 3) * sy) + 2)
+        window = reduced.crop((wx0, wy0, wx1, wy1))
+        window.paste(changed, (rx0 - wx0, ry0 - wy0))
+        piece = window.resize((tx1 - tx0, ty1 - ty0), Image.Resampling.LANCZOS,
+                              box=(tx0 * sx - wx0, ty0 * sy - wy0, tx1 * sx - wx0, ty1 * sy - wy0))
+        thumb = base.copy()
+        thumb.paste(piece, (tx0, ty0))
+        return thumb
+
+    def _thumb_base(self, max_side: int) -> tuple[tuple[int, int], Image.Image, Image.Image]:
+        """(reduce factors, the room reduced by them, the room's thumbnail) for ``max_side``, made once."""
+        if max_side not in self._thumbs:
+            size = thumbnail_size(self.background.size, max_side)
+            # Pillow's own choice for reducing_gap=2.0: reduce while at least twice the size remains.
+            fx = int(self.background.width / size[0] / 2.0) or 1
+            fy = int(self.background.height / size[1] / 2.0) or 1
+            reduced = self.background.reduce((fx, fy))
+            extent = (0, 0, self.background.width / fx, self.background.height / fy)
+            base = reduced.resize(size, Image.Resampling.LANCZOS, box=extent)
+            with self._lock:
+                self._thumbs.setdefault(max_side, ((fx, fy), reduced, base))
+        return self._thumbs[max_side]
+
     def canvas(self) -> Image.Image:
         """This thread's working copy of the background (renders restore what they touch)."""
         canvas = getattr(self._local, "canvas", None)
@@ -219,7 +299,7 @@ class PreparedScene:
 
 
 def prepare_scene(scene: SceneConfig, width: int, photos=None) -> PreparedScene:
-    """Draw ``scene`` at ``width`` pixels: the expensive, once-per-process part of rendering.
+    """Draw ``scene`` at ``width`` pixels: the expensive part of rendering, once per room (see :class:`SceneCache`).
 
     A photo scene is prepared from its photo (fetched by ``photos``, the blob store's ``get``)
     by :func:`haven_pipelines.rendering.photo.prepare_photo_scene`.
@@ -243,25 +323,36 @@ def prepare_scene(scene: SceneConfig, width: int, photos=None) -> PreparedScene:
     arr += np.random.default_rng(1).uniform(-0.5, 0.5, arr.shape[:2]).astype(np.float32)[:, :, None]
     background = Image.fromarray(np.clip(arr + 0.5, 0, 255).astype(np.uint8), "RGB")
     light = field_[oy0:oy1, ox0:ox1].copy()
-    restore = background.crop((ox0, oy0, ox1, oy1))
-    return PreparedScene(scene, width, height, background, geo, scale, (ox0, oy0, ox1, oy1), light, restore)
+    return assemble_scene(scene, width, background, light, (ox0, oy0, ox1, oy1))
+
+
+def assemble_scene(scene: SceneConfig, width: int, background: Image.Image, light: np.ndarray,
+                   opening_box: tuple[int, int, int, int]) -> PreparedScene:
+    """A :class:`PreparedScene` from its drawn parts (just drawn, or read back from a :class:`RoomStore`)."""
+    scale = width / scene.width
+    restore = background.crop(opening_box)
+    return PreparedScene(scene, width, background.height, background, frame_geometry(scene), scale,
+                         opening_box, light, restore)
 
 
 class SceneCache:
     """Prepared scenes by (scene fingerprint, width), least recently used dropped past ``maxsize``.
 
-    ``preparations`` counts how many times a scene was actually drawn, for tests and metrics.
+    On a miss, a scene is read from the :class:`RoomStore` passed to :meth:`get` when it has it, and
+    drawn (and then stored there) otherwise. ``preparations`` counts scenes actually drawn and
+    ``loads`` scenes read back from a store, for tests and metrics.
     """
 
     def __init__(self, maxsize: int = 12):
         self.maxsize = maxsize
         self.preparations = 0
+        self.loads = 0
         self._items: OrderedDict[tuple[str, str, int], PreparedScene] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str, int], threading.Lock] = {}
 
-    def get(self, scene: SceneConfig, width: int, photos=None) -> PreparedScene:
-        """The prepared scene, drawing it on first use (one thread draws; others wait for it).
+    def get(self, scene: SceneConfig, width: int, store: RoomStore | None = None, photos=None) -> PreparedScene:
+        """The prepared scene, read or drawn on first use (one thread does it; others wait for it).
 
         ``photos`` fetches a photo scene's photo by its blob key (unused for drawn rooms).
         """
@@ -275,9 +366,12 @@ class SceneCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            prepared = prepare_scene(scene, width, photos)
+            prepared, drawn = _load_or_prepare(scene, width, store, photos)
             with self._lock:
-                self.preparations += 1
+                if drawn:
+                    self.preparations += 1
+                else:
+                    self.loads += 1
                 self._items[key] = prepared
                 while len(self._items) > self.maxsize:
                     self._items.popitem(last=False)
@@ -288,6 +382,27 @@ class SceneCache:
         """Forget every prepared scene."""
         with self._lock:
             self._items.clear()
+
+
+def _load_or_prepare(scene: SceneConfig, width: int, store: RoomStore | None, photos=None) -> tuple[PreparedScene, bool]:
+    """(the prepared scene, whether it had to be drawn): from ``store`` when it has it, else drawn and kept there.
+
+    A photo scene is prepared from its photo every time (well under a second; its glare layer is
+    not one of the arrays a stored room holds).
+    """
+    if scene.photo is not None:
+        return prepare_scene(scene, width, photos), True
+    height = round(scene.height * width / scene.width)
+    if store is not None:
+        stored = store.load(scene.key, scene.fingerprint, width, height)
+        if stored is not None:
+            background = Image.fromarray(stored.background, "RGB")
+            return assemble_scene(scene, width, background, stored.light, stored.opening_box), False
+    prepared = prepare_scene(scene, width)
+    if store is not None:
+        store.save(scene.key, scene.fingerprint, width,
+                   StoredRoom(np.asarray(prepared.background), prepared.light, prepared.opening_box))
+    return prepared, True
 
 
 DEFAULT_CACHE = SceneCache()
@@ -328,7 +443,8 @@ class LocalRenderer:
         width: output width in pixels (the height follows the scene's aspect).
         fmt: JPEG, PNG or WEBP.
         quality: JPEG/WebP quality.
-        cache: where prepared scenes live (default: shared by the whole process).
+        cache: where prepared scenes live in memory (default: shared by the whole process).
+        rooms: where prepared scenes are kept across processes (default: nowhere, drawn per process).
         photos: fetches a photo scene's photo by its blob key (the blob store's ``get``); without
             it a photo scene fails with a SceneConfigError.
 
@@ -338,7 +454,7 @@ class LocalRenderer:
     name = "local"
 
     def __init__(self, width: int = 2400, fmt: str = "JPEG", quality: int = 88, cache: SceneCache | None = None,
-                 photos=None):
+                 rooms: RoomStore | None = None, photos=None):
         self.width = _check_width(width)
         self.photos = photos
         self.fmt = normalise_format(fmt)
@@ -346,15 +462,37 @@ class LocalRenderer:
             raise ValidationError("quality", f"must be between 1 and 100, got {quality}")
         self.quality = quality
         self.cache = cache or DEFAULT_CACHE
+        self.rooms = rooms
 
     def prepare(self, scene: str | SceneConfig, width: int | None = None) -> PreparedScene:
-        """The prepared scene (drawn once per process and width)."""
+        """The prepared scene (drawn once per process and width, or once ever with a room store)."""
         config = scene if isinstance(scene, SceneConfig) else get_scene(scene)
-        return self.cache.get(config, _check_width(width or self.width), self.photos)
+        return self.cache.get(config, _check_width(width or self.width), self.rooms, self.photos)
+
+    def load(self, data: bytes, scenes: Sequence[SceneConfig], *, width: int | None = None,
+             timings: dict[str, float] | None = None) -> Image.Image:
+        """Decode an artwork for rendering into ``scenes``: no larger than the largest window they need.
+
+        The image is reduced (by whole factors) to between one and two times the largest art
+        window of those scenes before its colour conversion, so a print file is converted at
+        about twice the size it is shown at, not at print resolution. ``timings`` collects the
+        ``decode`` and ``colour`` seconds (see :func:`load_artwork`).
+
+        Raises:
+            ImageError: the artwork is not a usable image.
+        """
+        prepared = [self.cache.get(c, _check_width(width or self.width), self.rooms, self.photos) for c in scenes]
+
+        def need(size: tuple[int, int]) -> tuple[int, int]:
+            targets = [p.window_plan(size[0] / size[1] if p.scene.fit == "contain" else None).target for p in prepared]
+            return (max((t[0] for t in targets), default=size[0]), max((t[1] for t in targets), default=size[1]))
+
+        return load_artwork(data, min_size=need if prepared else None, timings=timings)
 
     def render(self, artwork: bytes | Image.Image, scene: str | SceneConfig, *,
-               fmt: str | None = None, width: int | None = None) -> RenderedImage:
-        """One mockup of ``artwork`` in ``scene``.
+               fmt: str | None = None, width: int | None = None, thumbnail: int | None = None) -> RenderedImage:
+        """One mockup of ``artwork`` in ``scene``; with ``thumbnail`` (a longest side in pixels), also
+        its JPEG thumbnail, made from the picture in memory rather than by decoding the output again.
 
         Raises:
             ImageError: the artwork is not a usable image.
@@ -363,7 +501,7 @@ class LocalRenderer:
         start = time.perf_counter()
         config = scene if isinstance(scene, SceneConfig) else get_scene(scene)
         image = _as_image(artwork)
-        return self._render(image, 0, config, fmt, width, None, start)
+        return self._render(image, 0, config, fmt, width, None, start, thumbnail)
 
     def render_batch(self, artworks: Sequence[bytes | Image.Image], scenes: Sequence[str | SceneConfig], *,
                      workers: int | None = None, fmt: str | None = None, width: int | None = None) -> list[BatchItem]:
@@ -384,7 +522,9 @@ class LocalRenderer:
 
         def run_artwork(index: int) -> list[BatchItem]:
             try:
-                image = _as_image(artworks[index])
+                artwork = artworks[index]
+                valid = [c for c in configs if isinstance(c, SceneConfig)]
+                image = self.load(artwork, valid, width=width) if isinstance(artwork, (bytes, bytearray)) else _as_image(artwork)
             except HavenError as exc:
                 return [BatchItem(index, _scene_key(s), error=exc) for s in scenes]
             items = []
@@ -411,9 +551,9 @@ class LocalRenderer:
     # --- internals ------------------------------------------------------------------------
 
     def _render(self, image: Image.Image, index: int, config: SceneConfig, fmt: str | None,
-                width: int | None, fits: _FitCache | None, start: float) -> RenderedImage:
+                width: int | None, fits: _FitCache | None, start: float, thumbnail: int | None = None) -> RenderedImage:
         name = normalise_format(fmt) if fmt else self.fmt
-        prepared = self.cache.get(config, _check_width(width or self.width), self.photos)
+        prepared = self.cache.get(config, _check_width(width or self.width), self.rooms, self.photos)
         aspect = image.width / image.height if config.fit == "contain" else None
         plan = prepared.window_plan(aspect)
         fitted = _fitted(image, index, plan.target, config, fits)
@@ -434,12 +574,23 @@ class LocalRenderer:
                 canvas.paste(patch, origin, alpha)
             if prepared.glare is not None:
                 canvas.paste((255, 255, 255), prepared.glare[1], prepared.glare[0])
-            data = encode(canvas, name, self.quality)
+            composed = time.perf_counter()
+            data = prepared.encode(canvas, name, self.quality)
+            encoded = time.perf_counter()
+            thumb = None
+            if thumbnail:
+                small = prepared.thumbnail(canvas, thumbnail)
+                thumb = EncodedImage(encode(small, "JPEG", THUMBNAIL_QUALITY), "image/jpeg", "jpg", small.width, small.height)
         finally:
             prepared.restore(canvas)
+        done = time.perf_counter()
         content_type, ext = FORMATS[name]
-        elapsed = (time.perf_counter() - start) * 1000
-        return RenderedImage(data, content_type, ext, prepared.width, prepared.height, config.key, "local", round(elapsed, 2))
+        elapsed = (encoded - start) * 1000  # the mockup itself; a thumbnail is timed apart
+        timings = {"composite": composed - start, "encode": encoded - composed}
+        if thumb is not None:
+            timings["thumbnail"] = done - encoded
+        return RenderedImage(data, content_type, ext, prepared.width, prepared.height, config.key, "local",
+                             round(elapsed, 2), thumb, timings)
 
 
 def _aa_polygon(size: tuple[int, int], polygons: list[list[tuple[float, float]]], ss: int = 4) -> Image.Image:

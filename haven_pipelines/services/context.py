@@ -116,7 +116,9 @@ def _renderer(settings: Settings, download_policy: DownloadPolicy | None, closer
     from haven_pipelines.services.renderers import DynamicMockupsRenderer, LocalRendererAdapter
 
     if settings.renderer == "local":
-        return LocalRendererAdapter(workers=settings.render_workers, photos=blob.get)
+        # Prepared rooms are kept in the data folder, so a new process does not draw them again.
+        return LocalRendererAdapter(workers=settings.render_workers, room_cache=settings.data_dir / "rooms",
+                                    photos=blob.get)
     from haven_pipelines.integrations.dynamic_mockups.client import DynamicMockupsClient
 
     if not settings.dynamic_mockups_api_key:

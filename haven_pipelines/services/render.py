@@ -32,7 +32,9 @@ and a mockup in ``generating``, which the next run renders again under the same 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,7 +54,7 @@ from haven_pipelines.domain.errors import BudgetExceeded, HavenError, NotFound, 
 from haven_pipelines.domain.keys import mockup_key, thumbnail_key
 from haven_pipelines.rendering.images import make_thumbnail
 from haven_pipelines.services.approvals import route_mockup
-from haven_pipelines.services.renderers import RenderedOutput, RendererExhausted, RenderFailure, RenderJob
+from haven_pipelines.services.renderers import RenderedOutput, RendererExhausted, RenderFailure, RenderJob, SharedArtwork
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,9 @@ class BatchResult:
     outcomes: list[RenderOutcome]
     usage: CreditUsage | None
     elapsed_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent by phase over the whole batch, summed over its threads: fetch, decode, colour,
+    composite, encode, thumbnail, store, database, ledger (see :data:`TIMING_PHASES`)."""
     rendered: int = field(init=False)
     skipped: int = field(init=False)
     failed: int = field(init=False)
@@ -143,6 +148,80 @@ class BatchResult:
         }
 
 
+TIMING_PHASES = ("fetch", "decode", "colour", "composite", "encode", "thumbnail", "store", "database", "ledger")
+
+
+class _Timings:
+    """Seconds by phase, added to from every render thread of a batch."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, phase: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[phase] += seconds
+
+    def add_all(self, timings) -> None:
+        with self._lock:
+            self.seconds.update({k: float(v) for k, v in timings.items()})
+
+    def since(self, phase: str, started: float) -> float:
+        """Add the time since ``started`` to ``phase``; returns now."""
+        now = time.perf_counter()
+        self.add(phase, now - started)
+        return now
+
+
+class _BatchArtworks:
+    """The designs of one batch: each fetched once, shared by its renders, released after its last.
+
+    The render service used to fetch and decode a design once per scene; here the first render of a
+    design fetches it and every render of the batch gets the same :class:`SharedArtwork` (decoded at
+    most once, by the renderer). A fetch that fails is not kept: the next render of the design tries
+    again, as it did before.
+    """
+
+    def __init__(self, blob_store, scenes_by_file: dict[str, list[tuple[str, dict]]], uses: Counter[str], timings: _Timings):
+        self.blob_store = blob_store
+        self.scenes_by_file = scenes_by_file
+        self.uses = uses
+        self.timings = timings
+        self.file_of: dict[str, str] = {}  # design (asset id) to its file key
+        self._items: dict[str, SharedArtwork] = {}
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+
+    def get(self, file_key: str) -> SharedArtwork:
+        """The design's shared artwork, fetched from the blob store on first use."""
+        with self._lock:
+            item = self._items.get(file_key)
+            if item is not None:
+                return item
+            key_lock = self._key_locks.setdefault(file_key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if file_key in self._items:
+                    return self._items[file_key]
+            started = time.perf_counter()
+            data = self.blob_store.get(file_key)
+            self.timings.since("fetch", started)
+            item = SharedArtwork(data, self.scenes_by_file.get(file_key, ()))
+            with self._lock:
+                self._items[file_key] = item
+            return item
+
+    def done(self, file_key: str) -> None:
+        """One render of the design is settled; the last one frees its decoded image and bytes."""
+        with self._lock:
+            self.uses[file_key] -= 1
+            if self.uses[file_key] > 0:
+                return
+            item = self._items.pop(file_key, None)
+        if item is not None:
+            item.release()
+
+
 @dataclass
 class _Prepared:
     """A task that passed its checks and holds a reservation and a ``generating`` mockup."""
@@ -155,6 +234,7 @@ class _Prepared:
     job: RenderJob
     design: dict
     regeneration: bool
+    file_key: str = ""
 
 
 class RenderService:
@@ -247,15 +327,48 @@ class RenderService:
         chunk = max(1, self.renderer.batch_size)
         chunks = [to_render[i : i + chunk] for i in range(0, len(to_render), chunk)]
         stop = _StopFlag()
+        timings = _Timings()
+        artworks = self._batch_artworks(user_id, to_render, timings)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
-            for result in pool.map(lambda c: self._run_chunk(user_id, c, regenerate, skip_approval, stop), chunks):
+            for result in pool.map(lambda c: self._run_chunk(user_id, c, regenerate, skip_approval, stop, artworks), chunks):
                 outcomes.update(result)
         ordered = [outcomes[t] for t in tasks]
         usage = self.ledger.usage(user_id)
-        return BatchResult(outcomes=ordered, usage=usage, elapsed_s=time.perf_counter() - started)
+        return BatchResult(outcomes=ordered, usage=usage, elapsed_s=time.perf_counter() - started,
+                           timings=dict(timings.seconds))
 
-    def _run_chunk(self, user_id, chunk, regenerate, skip_approval, stop) -> dict[RenderTask, RenderOutcome]:
+    def _batch_artworks(self, user_id: str, tasks: Sequence[RenderTask], timings: _Timings) -> _BatchArtworks:
+        """Which file each design is, which scenes the batch renders it into, and how many renders use it."""
+        scenes_by_file: dict[str, list[tuple[str, dict]]] = {}
+        uses: Counter[str] = Counter()
+        file_of: dict[str, str] = {}
+        started = time.perf_counter()
+        with self.engine.connect() as conn:
+            designs, scene_rows = DesignStore(conn, user_id), SceneStore(conn, user_id)
+            configs: dict[str, dict] = {}
+            for task in tasks:
+                if task.asset_id not in file_of:
+                    file_of[task.asset_id] = designs.get_design(task.asset_id)["file_key"]
+                if task.scene not in configs:
+                    configs[task.scene] = dict(scene_rows.get(task.scene).get("config") or {})
+                key = file_of[task.asset_id]
+                scenes_by_file.setdefault(key, []).append((task.scene, configs[task.scene]))
+                uses[key] += 1
+        timings.since("database", started)
+        artworks = _BatchArtworks(self.blob_store, scenes_by_file, uses, timings)
+        artworks.file_of = file_of
+        return artworks
+
+    def _run_chunk(self, user_id, chunk, regenerate, skip_approval, stop, artworks: _BatchArtworks) -> dict[RenderTask, RenderOutcome]:
+        try:
+            return self._render_chunk(user_id, chunk, regenerate, skip_approval, stop, artworks)
+        finally:
+            for task in chunk:  # settled one way or another: the design's last render frees it
+                artworks.done(artworks.file_of[task.asset_id])
+
+    def _render_chunk(self, user_id, chunk, regenerate, skip_approval, stop, artworks: _BatchArtworks) -> dict[RenderTask, RenderOutcome]:
         outcomes: dict[RenderTask, RenderOutcome] = {}
+        timings = artworks.timings
         # Renders holding an open reservation and a ``generating`` mockup, until each is settled
         # (finished or failed). A bug leaves them to _abandon, which refunds them before raising.
         pending: list[_Prepared] = []
@@ -265,7 +378,7 @@ class RenderService:
                     outcomes[task] = RenderOutcome(task.asset_id, task.scene, "refused", error=stop.reason)
                     continue
                 try:
-                    pending.append(self._prepare(user_id, task, regenerate))
+                    pending.append(self._prepare(user_id, task, regenerate, artworks))
                 except BudgetExceeded as exc:
                     outcomes[task] = RenderOutcome(task.asset_id, task.scene, "refused", error=str(exc))
                 except OUTSIDE_WORLD_ERRORS as exc:
@@ -274,6 +387,9 @@ class RenderService:
                 return outcomes
             try:
                 results = list(self.renderer.render_many([p.job for p in pending]))
+                for result in results:
+                    if isinstance(result, RenderedOutput):
+                        timings.add_all(result.timings)
             except OUTSIDE_WORLD_ERRORS as exc:  # the renderer itself failed: every job of the chunk failed alike
                 failure = exc if isinstance(exc, RenderFailure) else RenderFailure(f"renderer error: {_describe(exc)}")
                 results = [failure] * len(pending)
@@ -288,7 +404,7 @@ class RenderService:
                     outcomes[prep.task] = self._fail(prep, str(result))
                 else:
                     try:
-                        outcomes[prep.task] = self._finish(prep, result, skip_approval)
+                        outcomes[prep.task] = self._finish(prep, result, skip_approval, timings)
                     except OUTSIDE_WORLD_ERRORS as exc:  # storage or database failed after the render
                         outcomes[prep.task] = self._fail(prep, _describe(exc))
                 pending.remove(prep)
@@ -302,13 +418,16 @@ class RenderService:
 
     # -- one render ------------------------------------------------------------------------------
 
-    def _prepare(self, user_id: str, task: RenderTask, regenerate: bool) -> _Prepared:
+    def _prepare(self, user_id: str, task: RenderTask, regenerate: bool, artworks: _BatchArtworks) -> _Prepared:
+        timings = artworks.timings
+        started = time.perf_counter()
         with self.engine.connect() as conn:
             design = dict(DesignStore(conn, user_id).get_design(task.asset_id))
             scene = SceneStore(conn, user_id).get(task.scene)
             existing = MockupStore(conn, user_id).get_by_design_scene(task.asset_id, task.scene)
+        timings.since("database", started)
         regeneration = existing is not None and existing["render_count"] > 0
-        artwork = self.blob_store.get(design["file_key"])
+        artwork = artworks.get(design["file_key"])  # fetched once per batch (timed as fetch)
         artwork_url = self.blob_store.public_url(design["file_key"])
         if self.renderer.needs_public_artwork_url and not artwork_url:
             raise RenderFailure(
@@ -326,7 +445,9 @@ class RenderService:
             dm_smart_object_uuid=scene.get("dm_smart_object_uuid"),
             label=f"{task.asset_id[:8]}-{task.scene}",
         )
+        started = time.perf_counter()
         reservation = self._reserve(user_id, task, existing, regeneration)
+        started = timings.since("ledger", started)
         try:
             with self.engine.begin() as conn:
                 mockup = MockupStore(conn, user_id).start(
@@ -336,7 +457,9 @@ class RenderService:
             # Nothing was started: give the credits back now instead of holding them until the sweeper.
             self._refund_quietly(user_id, reservation.id, f"render not started: {_describe(exc)}")
             raise
-        return _Prepared(task, user_id, mockup["id"], reservation.id, reservation.credits, job, design, regeneration)
+        timings.since("database", started)
+        return _Prepared(task, user_id, mockup["id"], reservation.id, reservation.credits, job, design, regeneration,
+                         design["file_key"])
 
     def _reserve(self, user_id: str, task: RenderTask, existing, regeneration: bool):
         """Reserve under a key stable across a crash and re-run of the same attempt.
@@ -357,11 +480,17 @@ class RenderService:
                 return reservation
         raise RenderFailure(f"too many render attempts for {task.asset_id} {task.scene}")
 
-    def _finish(self, prep: _Prepared, output: RenderedOutput, skip_approval: bool) -> RenderOutcome:
+    def _finish(self, prep: _Prepared, output: RenderedOutput, skip_approval: bool, timings: _Timings) -> RenderOutcome:
         user_id, task = prep.user_id, prep.task
         key = mockup_key(user_id, task.asset_id, task.scene, output.data, output.ext)
+        started = time.perf_counter()
+        thumbnail = output.thumbnail
+        if thumbnail is None:  # a renderer that made none (Dynamic Mockups): from the output's bytes
+            thumbnail = make_thumbnail(output.data).data
+            started = timings.since("thumbnail", started)
         stored = self.blob_store.put(key, output.data, output.content_type)
-        thumb = self.blob_store.put(thumbnail_key(key), make_thumbnail(output.data).data, "image/jpeg")
+        thumb = self.blob_store.put(thumbnail_key(key), thumbnail, "image/jpeg")
+        started = timings.since("store", started)
         # One transaction: the mockup completes, its credits are committed and it is routed together.
         # Apart, a crash between them left a finished mockup whose open reservation the sweeper
         # then refunded (a render delivered unpaid), or a finished mockup never routed.
@@ -370,7 +499,9 @@ class RenderService:
                 prep.mockup_id, stored.url, stored.key, thumb.url, thumb.key, output.render_id,
                 {**dict(output.metadata), "width": output.width, "height": output.height, "renderer": self.renderer.name},
             )
+            ledger_started = time.perf_counter()
             self.ledger.commit(user_id, prep.reservation_id, prep.mockup_id, conn=conn)
+            ledger_s = time.perf_counter() - ledger_started
             settings = SettingsStore(conn, user_id).get()
             auto = auto_approve(settings["global_mode"], settings["module_overrides"], skip_approval=skip_approval)
             # The same picture rendered again keeps its decision; a new picture asks again.
@@ -384,6 +515,8 @@ class RenderService:
                 {"asset_id": task.asset_id, "scene": task.scene, "credits": prep.credits, "renderer": self.renderer.name,
                  "approved": approved},
             )
+        timings.add("ledger", ledger_s)
+        timings.add("database", time.perf_counter() - started - ledger_s)
         return RenderOutcome(
             task.asset_id, task.scene, "approved" if approved else "completed", mockup_id=prep.mockup_id,
             url=stored.url, thumbnail_url=thumb.url, credits_used=prep.credits, approval_item_id=approval_id,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image
@@ -29,12 +31,50 @@ class RendererExhausted(RenderFailure):
     """The renderer refuses all further work (for example: the Dynamic Mockups account has no credits)."""
 
 
+class SharedArtwork:
+    """One design's file as a batch's renders share it: fetched once, and decoded at most once.
+
+    The render service makes one per design in a batch and hands the same object to every job of
+    that design; ``scenes`` are the (key, config) of every scene the batch renders it into, so a
+    renderer that decodes can decode once at the largest size any of them needs. A decode error is
+    kept and raised again for every job (the same bytes fail the same way). :meth:`release` drops
+    the decoded image once the design's last render is done, so a batch holds only the designs in
+    flight.
+    """
+
+    def __init__(self, data: bytes, scenes: Sequence[tuple[str, Mapping[str, Any]]] = ()):
+        self.data = data
+        self.scenes = tuple(scenes)
+        self._lock = threading.Lock()
+        self._decoded: Any = None
+        self._error: BaseException | None = None
+
+    def decoded(self, decode: Callable[[bytes], Any]) -> Any:
+        """``decode(data)`` the first time (one thread decodes, the others wait), its result after."""
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if self._decoded is None:
+                try:
+                    self._decoded = decode(self.data)
+                except HavenError as exc:
+                    self._error = exc
+                    raise
+            return self._decoded
+
+    def release(self) -> None:
+        """Forget the decoded image (the bytes stay for a late retry of the same job)."""
+        with self._lock:
+            self._decoded = None
+
+
 @dataclass(frozen=True)
 class RenderJob:
-    """One render to do: the artwork (bytes, and a URL a remote renderer can fetch) and the scene row."""
+    """One render to do: the artwork (bytes, or a batch's shared copy; and a URL a remote renderer can
+    fetch) and the scene row."""
 
     key: str
-    artwork: bytes
+    artwork: bytes | SharedArtwork
     artwork_url: str | None
     scene_key: str
     scene_config: Mapping[str, Any]
@@ -54,6 +94,8 @@ class RenderedOutput:
     height: int
     render_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    thumbnail: bytes | None = None  # a JPEG thumbnail when the renderer made one from its picture in memory
+    timings: Mapping[str, float] = field(default_factory=dict)  # seconds by phase (decode, composite, ...)
 
 
 class Renderer(Protocol):
@@ -85,6 +127,10 @@ class Renderer(Protocol):
         ...
 
 
+THUMBNAIL_SIDE = 512
+"""Longest side of a mockup's thumbnail (as :func:`~haven_pipelines.rendering.images.make_thumbnail`)."""
+
+
 def _positive(field_name: str, value: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValidationError(field_name, f"must be a whole number of at least 1, got {value!r}")
@@ -99,20 +145,25 @@ class LocalRendererAdapter:
     needs_public_artwork_url = False
     batch_size = 1
 
-    def __init__(self, *, width: int = OUTPUT_WIDTH, fmt: str = "JPEG", workers: int | None = None, photos=None):
+    def __init__(self, *, width: int = OUTPUT_WIDTH, fmt: str = "JPEG", workers: int | None = None,
+                 room_cache: str | os.PathLike[str] | None = None, photos=None):
         """Args:
             width: output width in pixels (200 to 6000; the height follows the scene; a photo scene
                 renders at its photo's width when that is smaller).
             fmt: JPEG, PNG or WEBP.
             workers: chunks rendered at once; default the machine's cores.
+            room_cache: a folder where prepared rooms are kept across processes (the data
+                folder's ``rooms/``); None draws them once per process.
             photos: fetches a photo scene's photo by blob key (the blob store's ``get``).
 
         Raises:
             ValidationError: a bad width, format or worker count, named.
         """
         from haven_pipelines.rendering.local import LocalRenderer
+        from haven_pipelines.rendering.room_store import RoomStore
 
-        self._renderer = LocalRenderer(width=width, fmt=fmt, photos=photos)
+        rooms = RoomStore(Path(room_cache)) if room_cache is not None else None
+        self._renderer = LocalRenderer(width=width, fmt=fmt, rooms=rooms, photos=photos)
         # Pillow releases the GIL in its heavy loops, so threads use the cores.
         self.max_workers = max(1, os.cpu_count() or 1) if workers is None else _positive("workers", workers)
 
@@ -127,9 +178,13 @@ class LocalRendererAdapter:
 
         out: list[RenderedOutput | RenderFailure] = []
         for job in jobs:
+            timings: dict[str, float] = {}
             try:
                 scene = get_scene(job.scene_key, job.scene_config or None)
-                image = self._renderer.render(job.artwork, scene)
+                artwork = job.artwork
+                if isinstance(artwork, SharedArtwork):
+                    artwork = artwork.decoded(lambda data, shared=artwork: self._decode(data, shared, timings))
+                image = self._renderer.render(artwork, scene, thumbnail=THUMBNAIL_SIDE)
             except HavenError as exc:
                 out.append(RenderFailure(str(exc)))
                 continue
@@ -137,8 +192,22 @@ class LocalRendererAdapter:
                 data=image.data, content_type=image.content_type, ext=image.ext, width=image.width,
                 height=image.height, render_id=None,
                 metadata={"elapsed_ms": round(image.elapsed_ms, 1), "scene": job.scene_key},
+                thumbnail=image.thumbnail.data if image.thumbnail is not None else None,
+                timings={**timings, **image.timings},
             ))
         return out
+
+    def _decode(self, data: bytes, shared: SharedArtwork, timings: dict[str, float]):
+        """Decode a shared artwork once, no larger than the largest window of the batch's scenes for it."""
+        from haven_pipelines.rendering.scenes import get_scene
+
+        scenes = []
+        for key, config in shared.scenes:
+            try:
+                scenes.append(get_scene(key, config or None))
+            except HavenError:
+                continue  # that scene's own job reports its error; it sets no size here
+        return self._renderer.load(data, scenes, timings=timings)
 
 
 class DynamicMockupsRenderer:

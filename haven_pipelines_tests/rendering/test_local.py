@@ -165,3 +165,23 @@ def test_batch_renders_each_pair_and_isolates_failures(renderer):
     ok = [i for i in items if i.image is not None]
     assert len(ok) == 4
     assert all(i.error is None for i in ok)
+
+
+@pytest.mark.parametrize("key", SCENE_KEYS)
+def test_a_jpeg_render_is_the_whole_picture_encoded_with_restart_markers(key):
+    """Only the opening's rows are encoded per render; the spliced file is byte for byte the full encode."""
+    from haven_pipelines.rendering.images import encode
+
+    renderer = LocalRenderer(width=2400, cache=SceneCache())
+    art = Image.new("RGB", (900, 1200), (230, 0, 230))
+    art.paste((0, 90, 200), (100, 100, 800, 300))
+    jpeg = renderer.render(art, key)
+    # The same picture losslessly (PNG goes through the whole-picture encoder), then encoded whole.
+    picture = _decode(renderer.render(art, key, fmt="PNG").data).convert("RGB")
+    assert jpeg.data == encode(picture, "JPEG", renderer.quality, restart_marker_rows=1)
+    rows = renderer.prepare(key).jpeg_rows(renderer.quality)
+    assert rows is not None and len(rows.rows) == -(-picture.height // rows.mcu_height)
+    # A second render of other art starts from the room again (nothing of the first is left).
+    other = Image.new("RGB", (900, 1200), (0, 200, 0))
+    assert renderer.render(other, key).data == encode(
+        _decode(renderer.render(other, key, fmt="PNG").data).convert("RGB"), "JPEG", renderer.quality, restart_marker_rows=1)

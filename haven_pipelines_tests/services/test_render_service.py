@@ -160,3 +160,38 @@ def test_render_count_counts_each_paid_render_once(world):
     service.render_batch(user, [RenderTask(design, "bedroom")], regenerate=True)
     with world.ctx.engine.connect() as conn:
         assert conn.execute(select(mockups.c.render_count)).scalar_one() == 2
+
+
+def test_each_design_is_fetched_and_decoded_once_per_batch(world, monkeypatch):
+    user = world.user("once@example.com", global_mode="autopilot")
+    designs = [world.design(user), world.design(user, collection="growth")]
+    renderer = world.ctx.renderer._renderer  # the LocalRenderer behind the adapter
+    loads, fetches = [], []
+    real_load, real_get = renderer.load, world.ctx.blob_store.get
+
+    def counting_load(data, scenes, **kw):
+        loads.append(sorted(s.key for s in scenes))
+        return real_load(data, scenes, **kw)
+
+    def counting_get(key):
+        fetches.append(key)
+        return real_get(key)
+
+    monkeypatch.setattr(renderer, "load", counting_load)
+    monkeypatch.setattr(world.ctx.blob_store, "get", counting_get)
+    scenes = ["bedroom", "living_room", "home_office"]
+    result = RenderService(world.ctx).render_batch(user, [RenderTask(d, s) for d in designs for s in scenes])
+    assert result.rendered == 6
+    assert len(fetches) == 2 and len(set(fetches)) == 2
+    # One decode per design, sized for every scene the batch renders it into.
+    assert loads == [sorted(scenes)] * 2
+    assert set(result.timings) >= {"fetch", "decode", "colour", "composite", "encode", "thumbnail", "store", "database", "ledger"}
+
+
+def test_a_design_that_does_not_decode_fails_each_of_its_renders(world):
+    user = world.user("bad-art@example.com", global_mode="autopilot")
+    design = world.design(user, data=b"\x89PNG\r\n\x1a\n not really")
+    result = RenderService(world.ctx).render_batch(user, [RenderTask(design, "bedroom"), RenderTask(design, "reading_nook")])
+    assert [o.status for o in result.outcomes] == ["failed", "failed"]
+    assert all("artwork" in (o.error or "") for o in result.outcomes)
+    assert _count(world.ctx.engine, retry_queue) == 2
