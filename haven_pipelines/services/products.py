@@ -258,17 +258,18 @@ class ProductService:
         item, _ = approvals.open_for("product", detail.id, digest, payload, detail["collection"])
         return "pending", item["id"]
 
-    def approval_state(self, user_id: str, product_id: str) -> dict:
+    def approval_state(self, user_id: str, product_id: str, *, detail: ProductDetail | None = None) -> dict:
         """Whether the product's current content may be published, and why (for people and the CLI).
 
         Returns:
             ``{"required": bool, "approved": bool, "item_id", "status", "changes"}``: ``required``
             is False in autopilot for products; ``approved`` says the current content is approved
             (or needs no approval); ``status`` is the item's (None without one); ``changes`` what the
-            open item says changed.
+            open item says changed. ``detail``, when the caller has just read the product, saves reading it again.
         """
         with self.engine.connect() as conn:
-            detail = ProductStore(conn, user_id).get(product_id)
+            if detail is None or detail.id != product_id:
+                detail = ProductStore(conn, user_id).get(product_id)
             settings = SettingsStore(conn, user_id).get()
             item = ApprovalStore(conn, user_id).find_by_reference("product", product_id)
         if auto_approve(settings["global_mode"], settings["module_overrides"], module="products"):

@@ -111,8 +111,10 @@ class PublishSession:
         stats = getattr(self.client, "stats", None)
         return stats().points_spent if callable(stats) else 0.0
 
-    def publish(self, product_id: str, *, require_approval: bool = True, skip_unchanged: bool = False) -> PublishResult:
-        """Publish one product (see :meth:`ProductService.publish` for the arguments and errors).
+    def publish(self, product_id: str, *, require_approval: bool = True, skip_unchanged: bool = False,
+                detail: ProductDetail | None = None) -> PublishResult:
+        """Publish one product (see :meth:`ProductService.publish` for the arguments and errors);
+        ``detail`` is the product as the caller has just read it (else it is read here).
 
         Raises:
             DeletedOnShopify: ``skip_unchanged`` (a catalogue run) and the product was deleted on
@@ -121,12 +123,13 @@ class PublishSession:
         from haven_pipelines.services.products import PublishResult, spec_from_detail
 
         service, engine = self.service, self.service.engine
-        with engine.connect() as conn:
-            detail = ProductStore(conn, self.user_id).get(product_id)
+        if detail is None or detail.id != product_id:
+            with engine.connect() as conn:
+                detail = ProductStore(conn, self.user_id).get(product_id)
         if detail["status"] in ("retired", "archived"):
             raise Conflict(f"product {product_id} is {detail['status']}; it cannot be published")
         if require_approval:
-            state = service.approval_state(self.user_id, product_id)
+            state = service.approval_state(self.user_id, product_id, detail=detail)
             if not state["approved"]:
                 changes = [c for c in state["changes"] if c != "new"]
                 what = f"its changes ({', '.join(changes)}) are" if changes and detail["published_digest"] else "it is"

@@ -36,7 +36,7 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
                     report["waiting"].append({"asset_id": asset_id, "reason": "no product built yet"})
                     continue
                 try:
-                    result = session.publish(product["id"], skip_unchanged=True)
+                    result = session.publish(product.id, skip_unchanged=True, detail=product)
                 except Conflict as exc:
                     report["waiting"].append({"asset_id": asset_id, "reason": str(exc)})
                     continue
