@@ -218,6 +218,8 @@ class PublishSession:
                 reused += 1
                 continue
             file_ids.append(None)
+            # The bytes are read even when Shopify fetches a public URL: their digest is recorded
+            # with the media id, so the database says which bytes each media was made from.
             data = blob.get(image.key) if image.key else None
             image_digest = hashlib.sha256(data).hexdigest() if data is not None else None
             url = blob.public_url(image.key) if image.key else None

@@ -328,10 +328,12 @@ class ProductStore(UserScopedStore):
             media: image id -> (Shopify media GID, SHA-256 of its bytes or None) for the product's
                 images; images left out keep no media id (the shop no longer shows them as sent).
 
-        Clears any sync error and the deleted-on-Shopify mark.
+        Clears any sync error, and (live only: a dry run recreates nothing) the deleted-on-Shopify mark.
         """
         values: dict[str, Any] = {"published_digest": require_text("digest", digest, max_len=64), "sync_error": None,
-                                  "published_mode": require_choice("mode", mode, PUBLISH_MODES), "shopify_deleted_at": None}
+                                  "published_mode": require_choice("mode", mode, PUBLISH_MODES)}
+        if mode == "live":
+            values["shopify_deleted_at"] = None
         self._update_in(products, self.kind, product_id, values)
         if media is not None:
             self._set_media(product_id, media)
