@@ -123,6 +123,11 @@ class ProductService:
         with self.engine.connect() as conn:
             return ProductStore(conn, user_id).find_by_asset(asset_id)
 
+    def products_for_designs(self, user_id: str, asset_ids: list[str]) -> dict[str, ProductDetail]:
+        """The products built for the designs ``asset_ids`` (by design id; designs without one are left out)."""
+        with self.engine.connect() as conn:
+            return ProductStore(conn, user_id).find_by_assets(asset_ids)
+
     def design_of(self, user_id: str, product_id: str) -> str | None:
         """The design a product was built from (None for a manual product); NotFound for another user's."""
         with self.engine.connect() as conn:

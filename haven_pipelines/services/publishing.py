@@ -101,6 +101,7 @@ class PublishSession:
         self.entries = entries
         self.tally = PublishTally()
         self._costs: dict[str, Decimal] | None = None
+        self._auto: bool | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -128,7 +129,7 @@ class PublishSession:
                 detail = ProductStore(conn, self.user_id).get(product_id)
         if detail["status"] in ("retired", "archived"):
             raise Conflict(f"product {product_id} is {detail['status']}; it cannot be published")
-        if require_approval:
+        if require_approval and not self._autopilot():
             state = service.approval_state(self.user_id, product_id, detail=detail)
             if not state["approved"]:
                 changes = [c for c in state["changes"] if c != "new"]
@@ -192,6 +193,17 @@ class PublishSession:
         return PublishResult(product_id, None if self.dry_run else result.id, result.handle, len(result.variants),
                              self.service._admin_url(self.client, result.legacy_id, self.dry_run), self.dry_run, status,
                              outbox_ids, images_uploaded=plan.uploaded, images_reused=plan.reused, points_spent=points)
+
+    def _autopilot(self) -> bool:
+        """Whether the user's products need no approval (read once per session: a run is a moment)."""
+        if self._auto is None:
+            from haven_pipelines.db.stores.users import SettingsStore
+            from haven_pipelines.domain.approval import auto_approve
+
+            with self.service.engine.connect() as conn:
+                settings = SettingsStore(conn, self.user_id).get()
+            self._auto = auto_approve(settings["global_mode"], settings["module_overrides"], module="products")
+        return self._auto
 
     def _user_costs(self) -> dict[str, Decimal]:
         if self._costs is None:

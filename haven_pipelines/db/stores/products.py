@@ -114,6 +114,17 @@ class ProductStore(UserScopedStore):
         ).mappings().first()
         return None if row is None else self._details([row])[0]
 
+    def find_by_assets(self, asset_ids: Sequence[str]) -> dict[str, ProductDetail]:
+        """The products built from the designs ``asset_ids``, by design id, read in three queries
+        whatever their number (a catalogue run reads its whole batch at once)."""
+        rows: list[RowMapping] = []
+        ids = list(dict.fromkeys(asset_ids))
+        for start in range(0, len(ids), 500):  # stay under every database's bound-parameter limit
+            rows += self.conn.execute(
+                select(products).where(self._owned(), products.c.asset_id.in_(ids[start:start + 500]))
+            ).mappings().all()
+        return {d["asset_id"]: d for d in self._details(rows)}
+
     def list(
         self,
         status: str | None = None,

@@ -29,9 +29,10 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
     tally = PublishTally()
     report["failed"].extend({"asset_id": a, "error": "no such design asset"} for a in unknown)
     for user_id, ids in owners.items():
+        built = service.products_for_designs(user_id, ids)
         with service.publishing(user_id) as session:
             for asset_id in ids:
-                product = service.product_for_design(user_id, asset_id)
+                product = built.get(asset_id)
                 if product is None:
                     report["waiting"].append({"asset_id": asset_id, "reason": "no product built yet"})
                     continue
