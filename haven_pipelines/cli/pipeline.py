@@ -63,6 +63,7 @@ def run(batch):
             ordered = list(instance.get_dynamic_partitions(DESIGNS_PARTITION))
             wanted = [k for k in ordered if k in set(keys)]
             ok = True
+            publishing: dict[str, float] = {}
             graph = defs.resolve_job_def("catalogue_job")
             for start in range(0, len(wanted), batch):
                 chunk = wanted[start : start + batch]
@@ -73,6 +74,8 @@ def run(batch):
                 )
                 ok &= result.success
                 _print_failures(result)
+                for name, value in _listing_counts(result).items():
+                    publishing[name] = publishing.get(name, 0) + value
             click.echo("materialising the analyst tables: credit_usage_monthly, credit_usage_daily, credit_usage_by_scene, render_outcomes")
             report = defs.resolve_job_def("credit_report_job").execute_in_process(
                 instance=instance, raise_on_error=False, run_config=LOGS)
@@ -80,7 +83,7 @@ def run(batch):
             _print_failures(report)
         finally:
             instance.dispose()
-        _summary(engine, len(keys), before)
+        _summary(engine, len(keys), before, publishing)
     finally:
         engine.dispose()
     if not ok:
@@ -94,7 +97,30 @@ def _print_failures(result) -> None:
             click.echo(f"  FAILED {event.step_key}: {error.message.strip() if error else 'unknown error'}", err=True)
 
 
-def _summary(engine, designs: int, before) -> None:
+#: The shopify_listings metadata the summary adds up over the runs of one ``haven pipeline run``.
+LISTING_COUNTS = ("sent", "unchanged", "failed", "deleted_on_shopify", "waiting", "images_uploaded", "images_reused",
+                  "throttle_points_spent")
+
+
+def _listing_counts(result) -> dict[str, float]:
+    """What publishing did in one run, from the ``shopify_listings`` metadata (a single-run backfill
+    copies the same metadata onto every partition, so it is read once; a failed step carries it on
+    its failure)."""
+    import dagster as dg
+
+    for event in result.all_events:
+        metadata = None
+        if event.is_step_materialization and event.asset_key == dg.AssetKey("shopify_listings"):
+            metadata = event.step_materialization_data.materialization.metadata
+        elif event.is_step_failure and event.step_key == "shopify_listings":
+            failure = event.step_failure_data.user_failure_data
+            metadata = failure.metadata if failure is not None else None
+        if metadata:
+            return {name: metadata[name].value for name in LISTING_COUNTS if name in metadata}
+    return {}
+
+
+def _summary(engine, designs: int, before, publishing: dict[str, float] | None = None) -> None:
     summary = catalogue_summary(engine)
     by_status, recorded, active = summary.mockups_by_status, summary.product_sets_recorded, summary.active_products
     images = settings.data_dir() / "images" / "mockups"
@@ -107,6 +133,12 @@ def _summary(engine, designs: int, before) -> None:
                + (f", {went_live} more live on Shopify" if went_live > 0 else ""))
     click.echo(f"  listings       {recorded - before.product_sets_recorded} productSet mutation(s) recorded "
                "in shopify_outbox (dry run: nothing sent)" if recorded else "  listings       none recorded")
+    if publishing:
+        p = {k: int(v) if k != "throttle_points_spent" else v for k, v in publishing.items()}
+        click.echo(f"  publishing     {p.get('sent', 0)} sent, {p.get('unchanged', 0)} unchanged, {p.get('failed', 0)} failed"
+                   + (f", {p['deleted_on_shopify']} deleted on Shopify (not recreated)" if p.get("deleted_on_shopify") else "")
+                   + f"; images {p.get('images_uploaded', 0)} uploaded, {p.get('images_reused', 0)} reused;"
+                   f" {p.get('throttle_points_spent', 0):g} throttle points spent")
     click.echo(f"  credits        {summary.credits_charged - before.credits_charged} charged (the local renderer is free)")
     click.echo("Totals (everything so far)")
     click.echo(f"  designs        {summary.approved_designs} approved")

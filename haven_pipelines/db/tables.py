@@ -319,9 +319,14 @@ products = Table(
     Column("revenue", Numeric(12, 2), nullable=False, default=0, server_default=text("0")),
     Column("last_synced_at", DateTime(timezone=True)),
     Column("sync_error", Text),
-    # The content digest (domain.approval) of what the last successful publish sent (or recorded in
-    # dry run): a catalogue run publishes again only when the content differs.
+    # The digest of the last productSet input the shop accepted (domain.shopify_input.product_set_digest;
+    # recorded in dry run too): a catalogue run sends a product again only when its input differs.
     Column("published_digest", String(64)),
+    # Which kind of publish wrote published_digest and the images' media ids: live or dry_run. A live
+    # run trusts only live state.
+    Column("published_mode", String(10)),
+    # When the product was found deleted on Shopify: catalogue runs report it and never recreate it.
+    Column("shopify_deleted_at", DateTime(timezone=True)),
     *_timestamps(),
     CheckConstraint(_in("status", PRODUCT_STATUSES), name="status_valid"),
     CheckConstraint(f"collection IS NULL OR {_in('collection', COLLECTIONS)}", name="collection_valid"),
@@ -369,7 +374,10 @@ product_images = Table(
     Column("source", String(10), nullable=False),
     Column("asset_id", String(36), ForeignKey("assets.id", ondelete="SET NULL")),
     Column("mockup_id", String(36), ForeignKey("mockups.id", ondelete="SET NULL")),
+    # The MediaImage GID Shopify made from this image, and the SHA-256 of the bytes it was made from:
+    # a re-publish references the file by id instead of uploading it again.
     Column("shopify_media_id", String(128)),
+    Column("shopify_media_digest", String(64)),
     *_timestamps(),
     CheckConstraint(_in("source", IMAGE_SOURCES), name="source_valid"),
     UniqueConstraint("product_id", "position"),

@@ -219,11 +219,13 @@ def publish_product(context: dg.OpExecutionContext, config: ProductConfig, haven
     """Publish the product (upsert by its Shopify id; a re-run never creates a second product)."""
     user_id = acting_user(haven, config.user)
     asset_id = _design_of(haven, user_id, config.product_id)
-    result = ProductService(haven.ctx).publish(user_id, config.product_id)
+    with ProductService(haven.ctx).publishing(user_id) as session:
+        result = session.publish(config.product_id)
     metadata = listing_metadata({"published": [{
         "asset_id": asset_id, "product_id": result.product_id, "handle": result.handle, "shopify_gid": result.shopify_gid,
         "variants": result.variant_count, "admin_url": result.admin_url, "dry_run": result.dry_run,
-    }], "waiting": [], "failed": []})
+        "images_uploaded": result.images_uploaded, "images_reused": result.images_reused,
+    }], "waiting": [], "failed": [], "tally": [session.tally.as_dict()]})
     if asset_id:
         record_designs(context, shopify_listings, {asset_id: metadata})
     context.add_output_metadata(metadata)

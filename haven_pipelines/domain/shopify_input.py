@@ -8,6 +8,8 @@ Pure data: the Shopify client sends these as GraphQL variables, never pasted int
 - :func:`product_set_identifier` is ``productSet``'s ``identifier`` (``ProductSetIdentifiers``): the
   stored product GID when there is one, else the stable handle, so that a retry upserts the same
   product instead of creating a second.
+- :func:`product_set_digest` is the digest of the input a product would be sent with, images
+  named by the bytes they hold rather than by the (per-upload) URL: equal digest, nothing to send.
 - :func:`archive_input` is ``productUpdate``'s ``product`` (``ProductUpdateInput``) with status
   ARCHIVED; ``productChangeStatus`` is deprecated.
 
@@ -17,6 +19,8 @@ scalars are strings, and a float would lose cents.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -159,6 +163,24 @@ def product_set_input(
         "variants": [variant_input(v, track_inventory=spec.track_inventory) for v in spec.variants],
         "files": files,
     }
+
+
+def image_identity(key: str | None, src: str | None) -> str:
+    """What names an image's bytes: its storage key (keys end in a hash of the bytes), else its URL."""
+    return key or src or ""
+
+
+def product_set_digest(spec: ProductSpec, *, status: str = "ACTIVE") -> str:
+    """The SHA-256 (hex) of the ``productSet`` input for ``spec``, with each file named by
+    :func:`image_identity` and its alt text instead of the URL or file id it travels by.
+
+    A staged upload gets a new URL every time and a re-published image is cited by its file id, so
+    neither may enter the digest: equal digests mean the shop already has exactly this input.
+    """
+    data = product_set_input(spec, image_urls=[None] * len(spec.images), status=status)
+    data["files"] = [{"image": image_identity(i.key, i.src), "alt": i.alt} for i in spec.images]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def product_set_identifier(shopify_gid: str | None, handle: str) -> dict[str, str]:

@@ -40,13 +40,13 @@ from haven_pipelines.db.stores.bulk_operations import BulkOperationStore
 from haven_pipelines.db.stores.pricing import PricingStore
 from haven_pipelines.db.stores.products import ProductDetail, ProductStore
 from haven_pipelines.domain.errors import Conflict, HavenError
-from haven_pipelines.domain.shopify_input import product_set_identifier, product_set_input
+from haven_pipelines.domain.shopify_input import product_set_digest, product_set_identifier, product_set_input
 from haven_pipelines.integrations.shopify.bulk import BulkLineResult, BulkOperation, ShopifyBulk, products_from_bulk_lines
 from haven_pipelines.integrations.shopify.bulk_documents import BULK_PRODUCT_SET, BULK_PRODUCTS_QUERY
 from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyResponseError, ShopifyUserErrors
 from haven_pipelines.integrations.shopify.models import ShopifyProduct, legacy_id
-from haven_pipelines.services.approvals import product_digest
-from haven_pipelines.services.products import ProductService, PublishError, PublishResult, _costs, _spec_from_detail, _sync_message
+from haven_pipelines.services.products import ProductService, PublishError, PublishResult, spec_from_detail, user_costs
+from haven_pipelines.services.publishing import sync_message
 from haven_pipelines.settings import DEFAULT_SHOPIFY_BULK_THRESHOLD
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class BulkPublisher:
                               {s: v for s, v in by_sku.items() if s in skus})
             # A product retired while its line was in flight stays retired (retire archives it).
             keep = detail["status"] in ("retired", "archived")
-            detail = store.set_published(product_id, digest, None if keep else "active")
+            detail = store.set_published(product_id, digest, None if keep else "active", mode="live")
             ActivityStore(conn, user_id).log("product.published", "product", product_id,
                                              {"gid": product["id"], "dry_run": False, "variants": len(by_sku),
                                               "bulk_operation": op_id})
@@ -195,15 +195,19 @@ class BulkPublisher:
     # -- sending ------------------------------------------------------------------------------------
 
     def _to_send(self, user_id: str, product_ids: Sequence[str]) -> list[tuple[ProductDetail, str]]:
-        """The products the per-product path would send now, with their content digests."""
+        """The products the per-product path would send now, with the digests of their ``productSet``
+        inputs (:func:`~haven_pipelines.domain.shopify_input.product_set_digest`, as that path stores)."""
         out = []
+        with self.engine.connect() as conn:
+            costs = user_costs(PricingStore(conn, user_id))
         for product_id in product_ids:
             with self.engine.connect() as conn:
                 detail = ProductStore(conn, user_id).get(product_id)
-            if detail["status"] in ("retired", "archived"):
-                continue
-            digest = product_digest(detail)
-            if detail["published_digest"] == digest and detail["status"] != "sync_error" and detail["shopify_product_gid"]:
+            if detail["status"] in ("retired", "archived") or detail["shopify_deleted_at"] is not None:
+                continue  # a product deleted on Shopify is reported by the per-product path, never recreated here
+            digest = product_set_digest(spec_from_detail(detail, costs))
+            if (detail["published_mode"] == "live" and detail["published_digest"] == digest
+                    and detail["status"] != "sync_error" and detail["shopify_product_gid"]):
                 continue
             if not self.products.approval_state(user_id, product_id)["approved"]:
                 continue
@@ -216,15 +220,15 @@ class BulkPublisher:
         lines: list[dict[str, Any]] = []
         order: list[dict[str, str]] = []
         with self.engine.connect() as conn:
-            costs = _costs(PricingStore(conn, user_id))
+            costs = user_costs(PricingStore(conn, user_id))
         for detail, digest in to_send:
             try:
-                spec = _spec_from_detail(detail, costs)
+                spec = spec_from_detail(detail, costs)
                 urls = [self.products._image_url(client, image) for image in spec.images]
                 variables = {"input": product_set_input(spec, image_urls=urls, status="ACTIVE"),
                              "identifier": product_set_identifier(detail["shopify_product_gid"], detail["handle"])}
             except (ShopifyError, HavenError) as exc:
-                message = _sync_message(exc)
+                message = sync_message(exc)
                 with self.engine.begin() as conn:
                     ProductStore(conn, user_id).set_sync_error(detail.id, message)
                 outcomes[detail.id] = PublishError(f"publishing product {detail.id} failed: {message}")

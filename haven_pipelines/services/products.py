@@ -17,7 +17,6 @@ last published (``products.published_digest``).
 from __future__ import annotations
 
 import logging
-import mimetypes
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,16 +51,20 @@ from haven_pipelines.domain.catalogue import (
 from haven_pipelines.domain.errors import Conflict, HavenError, NotFound, ValidationError
 from haven_pipelines.domain.product_request import ResolvedImage, build_request_spec, validate_product_request
 from haven_pipelines.domain.shopify_input import archive_input, product_set_identifier, product_set_input  # noqa: F401
-from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyUserErrors
+from haven_pipelines.integrations.shopify.errors import ShopifyError
 from haven_pipelines.services.approvals import product_digest
+from haven_pipelines.services.publishing import (  # noqa: F401 - PublishError and DeletedOnShopify are raised from here too
+    DELETED_MESSAGE,
+    DeletedOnShopify,
+    PublishError,
+    PublishSession,
+    PublishTally,
+    sync_message,
+)
 
 log = logging.getLogger(__name__)
 
 RETIRE_REASONS = ("underperformer", "manual", "seasonal")
-
-
-class PublishError(HavenError):
-    """Publishing failed; the product's ``sync_error`` holds the same message and its status is ``sync_error``."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,10 @@ class PublishResult:
     dry_run: bool
     status: str
     outbox_ids: tuple[int, ...] = ()
-    unchanged: bool = False  # nothing sent: this exact content was published already
+    unchanged: bool = False  # nothing sent: the shop already accepted this exact input
+    images_uploaded: int = 0  # files sent by URL or staged upload (new to the shop)
+    images_reused: int = 0  # files cited by the id of the media the shop already has
+    points_spent: float = 0.0  # throttle points Shopify charged for this publish (0 in dry run)
 
 
 @dataclass
@@ -116,6 +122,11 @@ class ProductService:
         """The product built for design ``asset_id``, or None."""
         with self.engine.connect() as conn:
             return ProductStore(conn, user_id).find_by_asset(asset_id)
+
+    def products_for_designs(self, user_id: str, asset_ids: list[str]) -> dict[str, ProductDetail]:
+        """The products built for the designs ``asset_ids`` (by design id; designs without one are left out)."""
+        with self.engine.connect() as conn:
+            return ProductStore(conn, user_id).find_by_assets(asset_ids)
 
     def design_of(self, user_id: str, product_id: str) -> str | None:
         """The design a product was built from (None for a manual product); NotFound for another user's."""
@@ -252,17 +263,18 @@ class ProductService:
         item, _ = approvals.open_for("product", detail.id, digest, payload, detail["collection"])
         return "pending", item["id"]
 
-    def approval_state(self, user_id: str, product_id: str) -> dict:
+    def approval_state(self, user_id: str, product_id: str, *, detail: ProductDetail | None = None) -> dict:
         """Whether the product's current content may be published, and why (for people and the CLI).
 
         Returns:
             ``{"required": bool, "approved": bool, "item_id", "status", "changes"}``: ``required``
             is False in autopilot for products; ``approved`` says the current content is approved
             (or needs no approval); ``status`` is the item's (None without one); ``changes`` what the
-            open item says changed.
+            open item says changed. ``detail``, when the caller has just read the product, saves reading it again.
         """
         with self.engine.connect() as conn:
-            detail = ProductStore(conn, user_id).get(product_id)
+            if detail is None or detail.id != product_id:
+                detail = ProductStore(conn, user_id).get(product_id)
             settings = SettingsStore(conn, user_id).get()
             item = ApprovalStore(conn, user_id).find_by_reference("product", product_id)
         if auto_approve(settings["global_mode"], settings["module_overrides"], module="products"):
@@ -331,88 +343,38 @@ class ProductService:
                 ids.append(result.inserted_primary_key[0])
         return tuple(ids)
 
+    @contextmanager
+    def publishing(self, user_id: str) -> Iterator[PublishSession]:
+        """A session that publishes any number of the user's products through one Shopify client
+        (live when connected, else dry run) and tallies the run (see :mod:`.publishing`)."""
+        with self.shopify(user_id) as (client, entries):
+            yield PublishSession(self, user_id, client, entries)
+
     def publish(self, user_id: str, product_id: str, *, require_approval: bool = True,
                 skip_unchanged: bool = False) -> PublishResult:
         """Publish (create or update) the product on Shopify with one ``productSet``.
+
+        Images the shop already has are cited by their file id; only new or changed images are
+        uploaded, staged with one ``stagedUploadsCreate`` call (see :mod:`.publishing`).
 
         Args:
             user_id: the owner.
             product_id: the product.
             require_approval: publish only content that is approved (or needs no approval); an
                 operator's explicit request (a manual product with publish) passes False.
-            skip_unchanged: send nothing when this exact content was published already (the
+            skip_unchanged: send nothing when the shop already accepted this exact input (the
                 catalogue runs pass True, so a second round adds nothing to Shopify or the outbox);
-                the result then says ``unchanged``.
+                the result then says ``unchanged``. Such a run also never recreates a product
+                deleted on Shopify; an explicit publish (False) recreates it.
 
         Raises:
             Conflict: the product is retired or archived, or its content is waiting for approval.
+            DeletedOnShopify: the product was deleted on Shopify (and this is a catalogue run, or
+                Shopify said so just now).
             PublishError: Shopify refused or failed; ``sync_error`` says why and the status is ``sync_error``.
         """
-        with self.engine.connect() as conn:
-            detail = ProductStore(conn, user_id).get(product_id)
-            costs = _costs(PricingStore(conn, user_id))
-        if detail["status"] in ("retired", "archived"):
-            raise Conflict(f"product {product_id} is {detail['status']}; it cannot be published")
-        if require_approval:
-            state = self.approval_state(user_id, product_id)
-            if not state["approved"]:
-                changes = [c for c in state["changes"] if c != "new"]
-                what = f"its changes ({', '.join(changes)}) are" if changes and detail["published_digest"] else "it is"
-                raise Conflict(f"product {product_id}: {what} waiting for approval")
-        spec = _spec_from_detail(detail, costs)
-        digest = product_digest(detail)
-        with self.shopify(user_id, product_id) as (client, entries):
-            dry_run = client.dry_run
-            if (skip_unchanged and detail["published_digest"] == digest and detail["status"] != "sync_error"
-                    and (dry_run or detail["shopify_product_gid"])):
-                return PublishResult(product_id, detail["shopify_product_gid"], detail["shopify_handle"] or detail["handle"],
-                                     len(detail.variants), None, dry_run, detail["status"], unchanged=True)
-            try:
-                urls = [self._image_url(client, image) for image in spec.images]
-                variables = product_set_input(spec, image_urls=urls, status="ACTIVE")
-                identifier = product_set_identifier(detail["shopify_product_gid"], detail["handle"])
-                result = client.product_set(variables, identifier)
-            except (ShopifyError, HavenError) as exc:
-                message = _sync_message(exc)
-                self._record(user_id, product_id, entries)
-                with self.engine.begin() as conn:
-                    ProductStore(conn, user_id).set_sync_error(product_id, message)
-                    ActivityStore(conn, user_id).log("product.sync_failed", "product", product_id, {"error": message})
-                raise PublishError(f"publishing product {product_id} failed: {message}") from exc
-            outbox_ids = self._record(user_id, product_id, entries)
-        by_sku = result.variant_ids_by_sku()
-        with self.engine.begin() as conn:
-            store = ProductStore(conn, user_id)
-            if dry_run:
-                # Nothing reached Shopify: keep the product as it was (no synthetic GID is stored, so a
-                # later live publish upserts by handle), and let the outbox say what would be sent.
-                status = "approved" if detail["status"] == "sync_error" else detail["status"]
-                store.set_published(product_id, digest, status if status != detail["status"] else None)
-            else:
-                store.set_shopify(product_id, result.legacy_id, result.id, result.handle,
-                                  {s: v for s, v in by_sku.items() if s in {x.sku for x in spec.variants}})
-                store.set_published(product_id, digest, "active")
-                status = "active"
-            ActivityStore(conn, user_id).log("product.published", "product", product_id,
-                                             {"gid": None if dry_run else result.id, "dry_run": dry_run,
-                                              "variants": len(result.variants), "outbox_ids": list(outbox_ids)})
-        return PublishResult(product_id, None if dry_run else result.id, result.handle, len(result.variants),
-                             self._admin_url(client, result.legacy_id, dry_run), dry_run, status, outbox_ids)
-
-    def _image_url(self, client, image: ImageSpec) -> str | None:
-        """A URL Shopify can fetch: the blob store's public URL, an https src, or a staged upload of the bytes."""
-        if image.key:
-            public = self.ctx.blob_store.public_url(image.key)
-            if public:
-                return public
-        if image.src and image.src.startswith("https://"):
-            return image.src
-        if not image.key:
-            return None
-        data = self.ctx.blob_store.get(image.key)
-        filename = image.key.rsplit("/", 1)[-1]
-        mime = mimetypes.guess_type(filename)[0] or "image/jpeg"
-        return client.staged_upload(filename, mime, data)
+        with self.publishing(user_id) as session:
+            return session.publish(product_id, require_approval=require_approval, skip_unchanged=skip_unchanged)
 
     @staticmethod
     def _admin_url(client, legacy_id: str, dry_run: bool) -> str | None:
@@ -439,7 +401,7 @@ class ProductService:
                 try:
                     client.archive_product(gid)
                 except (ShopifyError, HavenError) as exc:
-                    message = _sync_message(exc)
+                    message = sync_message(exc)
                     self._record(user_id, product_id, entries)
                     with self.engine.begin() as conn:
                         ProductStore(conn, user_id).set_sync_error(product_id, message)
@@ -454,10 +416,14 @@ class ProductService:
                              "retired", outbox_ids)
 
     def reconcile(self, user_id: str, fix: bool = False) -> ReconcileReport:
-        """Compare the user's published products with Shopify (status, title, prices, SKUs).
+        """Compare the user's published products with Shopify (status, title, prices, SKUs, images).
 
-        A product deleted on Shopify is reported (and marked with a sync error), never silently
-        recreated. With ``fix``, drifted products are published again (archived ones archived again).
+        Drift clears what the database believed the shop has, so the next catalogue run repairs
+        it: an edited price, title or status (an archived product) clears the product's published
+        digest; a deleted image clears that image's media id too, so it is uploaded again. A product
+        deleted on Shopify is reported (``sync_error``, and marked deleted), never silently recreated:
+        catalogue runs skip it until an operator publishes it. With ``fix``, drifted products are
+        published again at once.
         """
         report = ReconcileReport()
         details: list[ProductDetail] = []
@@ -481,15 +447,7 @@ class ProductService:
             remote_product = remote_product_lookup(self.ctx, client, len(published))
             for detail in published:
                 report.checked += 1
-                remote = remote_product(detail["shopify_product_gid"])
-                if remote is None:
-                    report.missing_on_shopify.append({"product_id": detail.id, "gid": detail["shopify_product_gid"]})
-                    with self.engine.begin() as conn:
-                        ProductStore(conn, user_id).set_sync_error(detail.id, "deleted on Shopify; publish again to recreate it")
-                    continue
-                diffs = _drift(detail, remote)
-                if diffs:
-                    report.drifted.append({"product_id": detail.id, "gid": remote.id, "differences": diffs})
+                if self._apply_remote(user_id, detail, remote_product(detail["shopify_product_gid"]), report):
                     to_fix.append(detail.id)
         if fix:
             catalogue = {d.id for d in details if d["asset_id"]}
@@ -502,6 +460,28 @@ class ProductService:
                 except (Conflict, PublishError) as exc:
                     log.warning("reconcile could not fix %s: %s", product_id, exc)
         return report
+
+    def _apply_remote(self, user_id: str, detail: ProductDetail, remote, report: ReconcileReport) -> bool:
+        """Record what Shopify's copy (``remote``, None when deleted) says about one product; True
+        when it drifted (the stored digest, and the media ids of deleted images, are cleared)."""
+        if remote is None:
+            report.missing_on_shopify.append({"product_id": detail.id, "gid": detail["shopify_product_gid"]})
+            with self.engine.begin() as conn:
+                ProductStore(conn, user_id).mark_deleted_on_shopify(
+                    detail.id, DELETED_MESSAGE.format(product_id=detail.id))
+            return False
+        diffs = _drift(detail, remote)
+        gone = []
+        if remote.media_ids is not None and detail["published_mode"] == "live":
+            shown = set(remote.media_ids)
+            gone = [i for i in detail.images if i["shopify_media_id"] and i["shopify_media_id"] not in shown]
+            diffs += [f"image {i['position']}: deleted on Shopify" for i in gone]
+        if not diffs:
+            return False
+        report.drifted.append({"product_id": detail.id, "gid": remote.id, "differences": diffs})
+        with self.engine.begin() as conn:
+            ProductStore(conn, user_id).forget_published(detail.id, [i["id"] for i in gone])
+        return True
 
 
 def _mockups_settled(conn, user_id: str, asset_id: str) -> bool:
@@ -522,12 +502,13 @@ def _price_range(detail: ProductDetail) -> str:
     return f"{prices[0]}" if prices[0] == prices[-1] else f"{prices[0]}-{prices[-1]}"
 
 
-def _costs(pricing: PricingStore) -> dict[str, Decimal]:
+def user_costs(pricing: PricingStore) -> dict[str, Decimal]:
+    """Unit cost per size for the user (their override, else the system row), sent on inventory items."""
     rows = {**pricing.system_rows(), **pricing.user_rows()}
     return {size: row.cost for size, row in rows.items()}
 
 
-def _spec_from_detail(detail: ProductDetail, costs: dict[str, Decimal]) -> ProductSpec:
+def spec_from_detail(detail: ProductDetail, costs: dict[str, Decimal]) -> ProductSpec:
     """The publishable spec of a stored product (stored rows are the truth; the catalogue only builds them)."""
     product = detail.product
     variants = tuple(
@@ -570,10 +551,3 @@ def _drift(detail: ProductDetail, remote) -> list[str]:
         if local[sku] != remote_prices[sku]:
             diffs.append(f"variant {sku} price: local {local[sku]}, Shopify {remote_prices[sku]}")
     return diffs
-
-
-def _sync_message(exc: Exception) -> str:
-    """The text stored in ``sync_error``: every user error of a refusal, else the error's message."""
-    if isinstance(exc, ShopifyUserErrors):
-        return "; ".join(str(e) for e in exc.user_errors) or str(exc)
-    return str(exc)

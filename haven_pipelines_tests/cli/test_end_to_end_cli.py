@@ -100,3 +100,22 @@ def test_bad_cli_input_names_the_problem(cli_env):
     assert result.exit_code != 0 and "bored" in result.output
     result = run("mockups", "list", "--limit", "101", ok=False)
     assert result.exit_code != 0 and "101" in result.output
+
+
+@pytest.mark.slow
+def test_pipeline_run_on_a_live_shop_sends_nothing_the_second_time(cli_env, monkeypatch):
+    run = cli_env
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with FakeShopify(bucket_size=4000, restore_rate=1000) as shop:
+        run("shopify", "connect", "--shop", shop.shop_domain, "--base-url", shop.base_url, input=shop.token + "\n")
+        first = run("pipeline", "run")
+        assert "publishing     1 sent, 0 unchanged, 0 failed" in first.output
+        assert len(shop.products) == 1 and shop.operation_counts["productSet"] == 1
+        uploads = shop.stats.uploads
+        assert uploads >= 2 and shop.operation_counts["stagedUploadsCreate"] == 1
+        assert f"images {uploads} uploaded, 0 reused" in first.output
+
+        shop.reset_stats()
+        second = run("pipeline", "run")
+        assert "publishing     0 sent, 1 unchanged, 0 failed; images 0 uploaded, 0 reused; 0 throttle points spent" in second.output
+        assert shop.stats.requests == 0 and shop.stats.uploads == 0

@@ -156,3 +156,30 @@ def test_0003_gives_product_states_their_meaning_adds_digests_and_downgrades(emp
         assert upgrade(engine=engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_0004_keeps_what_the_shop_has_and_forgets_old_content_digests(empty_url):
+    upgrade(empty_url, revision="0003")
+    engine = create_engine(empty_url)
+    stamp = "CURRENT_TIMESTAMP"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO users (id, email, created_at, updated_at) VALUES ('u1', 'old@haven.test', {stamp}, {stamp})"))
+            conn.execute(text(
+                "INSERT INTO products (id, user_id, title, handle, status, tags, published_digest, created_at, updated_at) "
+                f"VALUES ('p1', 'u1', 'T', 'h-p1', 'active', '[]', :digest, {stamp}, {stamp})"
+            ), {"digest": "a" * 64})
+        assert upgrade(engine=engine) == head_revision()
+        with engine.connect() as conn:
+            # An approval content digest never equals an input digest: the first run sends once.
+            assert conn.execute(text("SELECT published_digest FROM products")).scalar_one() is None
+            columns = {c["name"] for c in inspect(conn).get_columns("products")}
+            assert {"published_mode", "shopify_deleted_at"} <= columns
+            assert "shopify_media_digest" in {c["name"] for c in inspect(conn).get_columns("product_images")}
+        downgrade_to(engine, "0003")
+        with engine.connect() as conn:
+            assert "published_mode" not in {c["name"] for c in inspect(conn).get_columns("products")}
+            assert "shopify_media_digest" not in {c["name"] for c in inspect(conn).get_columns("product_images")}
+        assert upgrade(engine=engine) == head_revision()
+    finally:
+        engine.dispose()

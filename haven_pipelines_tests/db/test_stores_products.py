@@ -182,3 +182,31 @@ def test_delete_removes_variants_and_images(engine, ctx):
             store.get(product.id)
         # The SKUs are free again once the product is gone.
         _create(store, variants=[{"size": "8x10", "price": "5", "sku": product.variants[0]["sku"]}])
+
+
+def test_find_by_assets_reads_a_batch_and_only_the_users_own(engine, ctx):
+    with engine.begin() as conn:
+        store = ProductStore(conn, ctx["user_id"])
+        other_asset = DesignStore(conn, ctx["user_id"]).create_asset("file:///e.png", "designs/e.png", "png", 1, 1, None, "approved")
+        first = _create(store, asset_id=ctx["asset_id"])
+        second = _create(store, title="Second", asset_id=other_asset["id"])
+        stranger = get_or_create_user(conn, "eve@example.com")["id"]
+        found = store.find_by_assets([ctx["asset_id"], other_asset["id"], "no-such-design"])
+        theirs = ProductStore(conn, stranger).find_by_assets([ctx["asset_id"]])
+    assert {a: d.id for a, d in found.items()} == {ctx["asset_id"]: first.id, other_asset["id"]: second.id}
+    assert [len(d.variants) for d in found.values()] == [3, 3] and theirs == {}
+
+
+def test_a_rebuild_keeps_each_images_shopify_media_when_its_bytes_are_the_same(engine, ctx):
+    images = [{"src": "file:///d.png", "file_key": "designs/d-aaaa.png"}, {"src": "file:///m.png", "file_key": "mockups/m-bbbb.png"}]
+    with engine.begin() as conn:
+        store = ProductStore(conn, ctx["user_id"])
+        product = _create(store, images=images)
+        store.set_published(product.id, "d" * 64, mode="live",
+                            media={product.images[0]["id"]: ("gid://shopify/MediaImage/1", "1" * 64),
+                                   product.images[1]["id"]: ("gid://shopify/MediaImage/2", "2" * 64)})
+        changed = [images[0], {"src": "file:///m2.png", "file_key": "mockups/m-cccc.png"}]
+        rebuilt = store.replace_variants_and_images(product.id, VARIANTS, changed)
+    assert [(i["shopify_media_id"], i["shopify_media_digest"]) for i in rebuilt.images] == [
+        ("gid://shopify/MediaImage/1", "1" * 64), (None, None)]
+    assert rebuilt["published_mode"] == "live" and rebuilt["published_digest"] == "d" * 64

@@ -58,8 +58,10 @@ from haven_pipelines.db.tables import (
 from haven_pipelines.domain.errors import ValidationError
 from haven_pipelines.domain.handles import is_valid_handle, product_handle
 from haven_pipelines.domain.pricing import make_sku, variant_title
+from haven_pipelines.domain.shopify_input import image_identity
 
 CREATE_STATUSES = ("draft", "awaiting_approval", "approved", "active")
+PUBLISH_MODES = ("live", "dry_run")
 MAX_TAGS = 250
 _IGNORED_VARIANT_KEYS = frozenset({"cost", "requires_shipping"})
 _VARIANT_KEYS = frozenset({
@@ -111,6 +113,17 @@ class ProductStore(UserScopedStore):
             select(products).where(self._owned(), products.c.asset_id == asset_id)
         ).mappings().first()
         return None if row is None else self._details([row])[0]
+
+    def find_by_assets(self, asset_ids: Sequence[str]) -> dict[str, ProductDetail]:
+        """The products built from the designs ``asset_ids``, by design id, read in three queries
+        whatever their number (a catalogue run reads its whole batch at once)."""
+        rows: list[RowMapping] = []
+        ids = list(dict.fromkeys(asset_ids))
+        for start in range(0, len(ids), 500):  # stay under every database's bound-parameter limit
+            rows += self.conn.execute(
+                select(products).where(self._owned(), products.c.asset_id.in_(ids[start:start + 500]))
+            ).mappings().all()
+        return {d["asset_id"]: d for d in self._details(rows)}
 
     def list(
         self,
@@ -238,6 +251,12 @@ class ProductStore(UserScopedStore):
         shopify_ids = {v["sku"]: v["shopify_variant_id"] for v in current.variants if v["shopify_variant_id"]}
         for row in variant_rows:
             row["shopify_variant_id"] = shopify_ids.get(row["sku"])
+        # An image keeps its Shopify media when it names the same bytes (its key ends in their hash),
+        # so that publishing again references the file instead of uploading it again.
+        media = {image_identity(i["file_key"], i["src"]): (i["shopify_media_id"], i["shopify_media_digest"])
+                 for i in current.images if i["shopify_media_id"]}
+        for row in image_rows:
+            row["shopify_media_id"], row["shopify_media_digest"] = media.get(image_identity(row["file_key"], row["src"]), (None, None))
         self.conn.execute(delete(product_variants).where(product_variants.c.product_id == product_id, self._owned(product_variants)))
         self.conn.execute(delete(product_images).where(product_images.c.product_id == product_id, self._owned(product_images)))
         self._insert_children(variant_rows, image_rows)
@@ -291,6 +310,7 @@ class ProductStore(UserScopedStore):
             "shopify_handle": optional_text("handle", handle, max_len=255),
             "last_synced_at": as_utc(synced_at) or utcnow(),
             "sync_error": None,
+            "shopify_deleted_at": None,
         })
         for sku, variant_id in variant_ids_by_sku.items():
             self.conn.execute(
@@ -306,15 +326,58 @@ class ProductStore(UserScopedStore):
         self._update_in(products, self.kind, product_id, {"sync_error": clip_error(error), "status": "sync_error"})
         return self.get(product_id)
 
-    def set_published(self, product_id: str, digest: str, status: str | None = None) -> ProductDetail:
-        """Record a successful publish (live or dry run) of the content with ``digest``: clears any
-        sync error, and sets ``status`` when given (``active`` live; a dry run leaves a failed product
-        ``approved``, since nothing went live)."""
-        values: dict[str, Any] = {"published_digest": require_text("digest", digest, max_len=64), "sync_error": None}
+    def set_published(self, product_id: str, digest: str, status: str | None = None, *, mode: str = "live",
+                      media: Mapping[str, tuple[str, str | None]] | None = None) -> ProductDetail:
+        """Record a successful publish of the ``productSet`` input with ``digest``.
+
+        Args:
+            product_id: the product.
+            digest: ``domain.shopify_input.product_set_digest`` of what was sent.
+            status: the new status, when it changes (``active`` live; a dry run leaves a failed
+                product ``approved``, since nothing went live).
+            mode: ``live`` or ``dry_run``: which kind of publish this was (a live run trusts only live state).
+            media: image id -> (Shopify media GID, SHA-256 of its bytes or None) for the product's
+                images; images left out keep no media id (the shop no longer shows them as sent).
+
+        Clears any sync error, and (live only: a dry run recreates nothing) the deleted-on-Shopify mark.
+        """
+        values: dict[str, Any] = {"published_digest": require_text("digest", digest, max_len=64), "sync_error": None,
+                                  "published_mode": require_choice("mode", mode, PUBLISH_MODES)}
+        if mode == "live":
+            values["shopify_deleted_at"] = None
         self._update_in(products, self.kind, product_id, values)
+        if media is not None:
+            self._set_media(product_id, media)
         if status is not None:
             return self.set_status(product_id, status)
         return self.get(product_id)
+
+    def _set_media(self, product_id: str, media: Mapping[str, tuple[str, str | None]]) -> None:
+        for image in self.get(product_id).images:
+            media_id, digest = media.get(image["id"], (None, None))
+            if (media_id, digest) != (image["shopify_media_id"], image["shopify_media_digest"]):
+                self.conn.execute(
+                    update(product_images).where(product_images.c.id == image["id"], self._owned(product_images))
+                    .values(shopify_media_id=optional_text("shopify_media_id", media_id, max_len=128),
+                            shopify_media_digest=optional_text("shopify_media_digest", digest, max_len=64))
+                )
+
+    def forget_published(self, product_id: str, image_ids: Iterable[str] | None = None) -> ProductDetail:
+        """Drift found on the shop: clear the published digest (so the next run sends the product
+        again) and the media ids of ``image_ids`` (all images when None), so those are uploaded again."""
+        self._update_in(products, self.kind, product_id, {"published_digest": None})
+        stmt = update(product_images).where(product_images.c.product_id == product_id, self._owned(product_images))
+        if image_ids is not None:
+            stmt = stmt.where(product_images.c.id.in_(list(image_ids)))
+        self.conn.execute(stmt.values(shopify_media_id=None, shopify_media_digest=None))
+        return self.get(product_id)
+
+    def mark_deleted_on_shopify(self, product_id: str, error: str) -> ProductDetail:
+        """The product is gone from Shopify: ``sync_error`` says so, and nothing it had there is
+        trusted any more (digest and media ids cleared). Catalogue runs do not recreate it."""
+        self.forget_published(product_id)
+        self._update_in(products, self.kind, product_id, {"shopify_deleted_at": utcnow()})
+        return self.set_sync_error(product_id, error)
 
     def delete(self, product_id: str) -> None:
         """Delete a product with its variants and images."""

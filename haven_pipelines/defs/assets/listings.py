@@ -10,68 +10,94 @@ from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
 from haven_pipelines.services.bulk_publish import BulkPublisher
-from haven_pipelines.services.products import ProductService
+from haven_pipelines.services.products import DeletedOnShopify, ProductService, PublishResult, PublishTally
 
 
 def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str, list[dict]]:
-    """Publish the product of each design; returns rows grouped as published, waiting, failed.
+    """Publish the product of each design; returns rows grouped as published, unchanged, waiting,
+    deleted (on Shopify) and failed, and the run's ``tally`` (one row of counts).
 
     Publishing is an upsert keyed by the stored Shopify id, so a re-run never creates a second
-    product, and content already published is not sent again (``unchanged``). A design with no
-    product yet, or whose product's content waits for approval (supervised and assisted modes), is
-    waiting, not failed: Shopify keeps what it has. When one user has more products to send than
-    ``HAVEN_SHOPIFY_BULK_THRESHOLD``, they go in one Shopify bulk operation
+    product; a product whose input the shop already accepted sends nothing (``unchanged``), and a
+    changed one reuses the images the shop has. A design with no product yet, or whose product's
+    content waits for approval (supervised and assisted modes), is waiting, not failed: Shopify keeps
+    what it has. A product deleted on Shopify is reported, not recreated. When one user has more
+    products to send than ``HAVEN_SHOPIFY_BULK_THRESHOLD``, they go in one Shopify bulk operation
     (:mod:`haven_pipelines.services.bulk_publish`), which also collects a bulk operation an earlier
     run left unfinished.
     """
     ctx = haven.ctx
     service = ProductService(ctx)
     owners, unknown = designs_by_owner(ctx.engine, asset_ids)
-    report: dict[str, list[dict]] = {"published": [], "unchanged": [], "waiting": [], "failed": []}
+    report: dict[str, list[dict]] = {"published": [], "unchanged": [], "waiting": [], "deleted": [], "failed": []}
+    tally = PublishTally()
     report["failed"].extend({"asset_id": a, "error": "no such design asset"} for a in unknown)
     bulk = BulkPublisher(ctx)
     for user_id, ids in owners.items():
-        products = {asset_id: service.product_for_design(user_id, asset_id) for asset_id in ids}
-        handled = bulk.publish_large_set(user_id, [p["id"] for p in products.values() if p is not None])
-        for asset_id in ids:
-            product = products[asset_id]
-            if product is None:
-                report["waiting"].append({"asset_id": asset_id, "reason": "no product built yet"})
-                continue
-            try:
-                outcome = handled.get(product["id"])
-                if isinstance(outcome, HavenError):
-                    raise outcome
-                result = outcome or service.publish(user_id, product["id"], skip_unchanged=True)
-            except Conflict as exc:
-                report["waiting"].append({"asset_id": asset_id, "reason": str(exc)})
-                continue
-            except HavenError as exc:
-                log.error("publishing the product of design %s failed: %s", asset_id, exc)
-                report["failed"].append({"asset_id": asset_id, "error": str(exc)})
-                continue
-            report["unchanged" if result.unchanged else "published"].append({
-                "asset_id": asset_id, "product_id": result.product_id, "handle": result.handle,
-                "shopify_gid": result.shopify_gid, "variants": result.variant_count,
-                "admin_url": result.admin_url, "dry_run": result.dry_run,
-            })
+        built = service.products_for_designs(user_id, ids)
+        handled = bulk.publish_large_set(user_id, [p.id for p in built.values()])
+        with service.publishing(user_id) as session:
+            for asset_id in ids:
+                product = built.get(asset_id)
+                if product is None:
+                    report["waiting"].append({"asset_id": asset_id, "reason": "no product built yet"})
+                    continue
+                try:
+                    outcome = handled.get(product.id)
+                    if isinstance(outcome, HavenError):
+                        raise outcome
+                    if isinstance(outcome, PublishResult):
+                        result = outcome  # sent (or collected) in a bulk operation
+                        tally.sent += 1
+                    else:
+                        result = session.publish(product.id, skip_unchanged=True, detail=product)
+                except Conflict as exc:
+                    report["waiting"].append({"asset_id": asset_id, "reason": str(exc)})
+                    continue
+                except DeletedOnShopify as exc:
+                    log.warning("design %s: %s", asset_id, exc)
+                    report["deleted"].append({"asset_id": asset_id, "product_id": product["id"], "reason": str(exc)})
+                    continue
+                except HavenError as exc:
+                    log.error("publishing the product of design %s failed: %s", asset_id, exc)
+                    report["failed"].append({"asset_id": asset_id, "error": str(exc)})
+                    continue
+                report["unchanged" if result.unchanged else "published"].append({
+                    "asset_id": asset_id, "product_id": result.product_id, "handle": result.handle,
+                    "shopify_gid": result.shopify_gid, "variants": result.variant_count,
+                    "admin_url": result.admin_url, "dry_run": result.dry_run,
+                    "images_uploaded": result.images_uploaded, "images_reused": result.images_reused,
+                })
+        tally.add(session.tally)
+    # Failures before a session could tell (no such design) count too.
+    tally.failed = len(report["failed"])
+    report["tally"] = [tally.as_dict()]
     return report
 
 
 def listing_metadata(report: dict[str, list[dict]]) -> dict[str, object]:
-    """Counts, the first admin URL and handle, and a table of listings."""
+    """Per run: sent, unchanged, failed, images uploaded and reused, throttle points spent; the
+    first admin URL and handle; and a table of what was sent."""
     published = report["published"]
+    tally = (report.get("tally") or [{}])[0]
     first = published[0] if published else {}
     return without_none({
+        "sent": dg.MetadataValue.int(len(published)),
+        "unchanged": dg.MetadataValue.int(len(report.get("unchanged", ()))),
+        "failed": dg.MetadataValue.int(len(report["failed"])),
+        "deleted_on_shopify": dg.MetadataValue.int(len(report.get("deleted", ()))),
+        "waiting": dg.MetadataValue.int(len(report["waiting"])),
+        "images_uploaded": dg.MetadataValue.int(int(tally.get("images_uploaded", 0))),
+        "images_reused": dg.MetadataValue.int(int(tally.get("images_reused", 0))),
+        "staged_upload_calls": dg.MetadataValue.int(int(tally.get("staged_upload_calls", 0))),
+        "throttle_points_spent": dg.MetadataValue.float(float(tally.get("points_spent", 0.0))),
         "listings_published": dg.MetadataValue.int(sum(1 for r in published if not r["dry_run"])),
         "listings_dry_run": dg.MetadataValue.int(sum(1 for r in published if r["dry_run"])),
         "variant_count": dg.MetadataValue.int(sum(r["variants"] for r in published)),
-        "unchanged": dg.MetadataValue.int(len(report.get("unchanged", ()))),
-        "waiting": dg.MetadataValue.int(len(report["waiting"])),
-        "failed": dg.MetadataValue.int(len(report["failed"])),
         "handle": dg.MetadataValue.text(first["handle"]) if first.get("handle") else None,
         "shopify_admin_url": link(first.get("admin_url")),
-        "listings": table(published, ["asset_id", "product_id", "handle", "variants", "dry_run", "admin_url"]),
+        "listings": table(published, ["asset_id", "product_id", "handle", "variants", "images_uploaded",
+                                      "images_reused", "dry_run", "admin_url"]),
     })
 
 
@@ -86,10 +112,12 @@ def shopify_listings(context: dg.AssetExecutionContext, haven: HavenResource) ->
     """Each design's product on Shopify, upserted with `productSet` through the Admin GraphQL API.
 
     In dry run (the default without Shopify credentials) every mutation is built, validated and
-    recorded in the outbox, and nothing is sent. A product is sent only when its content differs from
-    what was last published; one whose content is not approved yet (supervised or assisted mode) is
-    counted as waiting and Shopify keeps the approved version. A publish error fails the run after
-    the others are published.
+    recorded in the outbox, and nothing is sent. A product is sent only when its productSet input
+    differs from what the shop last accepted, citing the images the shop has by file id and
+    uploading only new ones; one whose content is not approved yet (supervised or assisted mode) is
+    counted as waiting and Shopify keeps the approved version; one deleted on Shopify is reported,
+    not recreated. The metadata says per run: sent, unchanged, failed, images uploaded and reused,
+    throttle points spent. A publish error fails the run after the others are published.
     """
     report = publish_designs(haven, list(context.partition_keys), context.log)
     return result_or_failure(report["failed"], "listing(s) failed", listing_metadata(report))

@@ -3,7 +3,7 @@
     from haven_pipelines.integrations.shopify import ShopifyClient, DryRunShopifyClient
 
 Both share :class:`BaseShopifyClient` (``product_set``, ``archive_product``, ``get_product``,
-``find_product_by_handle``, ``iter_products``, ``staged_upload``, ``shop``); errors are in
+``find_product_by_handle``, ``iter_products``, ``staged_upload``, ``staged_uploads``, ``shop``); errors are in
 :mod:`.errors`, returned values in :mod:`.models`.
 """
 
@@ -31,6 +31,7 @@ from haven_pipelines.integrations.shopify.models import (
     ShopifyVariant,
     ShopInfo,
     StagedTarget,
+    UploadFile,
     VariantRef,
     legacy_id,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "ShopifyVariant",
     "StagedTarget",
     "ThrottleStatus",
+    "UploadFile",
     "UserError",
     "VariantRef",
     "fake_gid",

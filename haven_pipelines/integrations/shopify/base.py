@@ -11,7 +11,7 @@ them and answers with synthetic data of the same shape, so both share every line
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any, ClassVar
@@ -26,6 +26,7 @@ from haven_pipelines.integrations.shopify.models import (
     ShopifyVariant,
     ShopInfo,
     StagedTarget,
+    UploadFile,
     VariantRef,
 )
 
@@ -109,7 +110,8 @@ class BaseShopifyClient(ABC):
             raise ShopifyResponseError("productSet answered without a product", operation="ProductSet")
         try:
             variants = [VariantRef(id=v["id"], sku=v.get("sku")) for v in self._all_variants(product)]
-            media = [MediaRef(id=m["id"], alt=m.get("alt"), status=m.get("status")) for m in (product.get("media") or {}).get("nodes", ())]
+            connection = product.get("media") or {}
+            media = [MediaRef(id=m["id"], alt=m.get("alt"), status=m.get("status")) for m in connection.get("nodes", ())]
             return ProductSetResult(
                 id=product["id"],
                 handle=product["handle"],
@@ -117,6 +119,7 @@ class BaseShopifyClient(ABC):
                 status=product["status"],
                 variants=tuple(variants),
                 media=tuple(media),
+                media_complete=not (connection.get("pageInfo") or {}).get("hasNextPage"),
             )
         except (KeyError, TypeError) as exc:
             raise ShopifyResponseError(f"productSet answer has an unexpected shape ({exc!r})", operation="ProductSet") from None
@@ -168,36 +171,53 @@ class BaseShopifyClient(ABC):
             after = page.get("endCursor")
 
     def staged_upload(self, filename: str, mime_type: str, data: bytes) -> str:
-        """Upload image bytes for a product file; returns the ``resourceUrl`` to cite as its ``originalSource``.
+        """Upload one image's bytes for a product file; returns the ``resourceUrl`` to cite as its
+        ``originalSource`` (see :meth:`staged_uploads`)."""
+        return self.staged_uploads([UploadFile(filename, mime_type, data)])[0]
 
-        ``stagedUploadsCreate`` asks for a target, then the bytes go there as a form POST with the
-        target's parameters (to the storage host, never with the Shopify token).
+    def staged_uploads(self, files: Sequence[UploadFile]) -> list[str]:
+        """Upload several images' bytes with one ``stagedUploadsCreate`` call for all of them.
+
+        One target is asked for per file, then each file's bytes go to its target as a form POST
+        with the target's parameters (to the storage host, never with the Shopify token).
+
+        Returns:
+            The ``resourceUrl`` of each file, in the order given (to cite as ``originalSource``).
         """
+        if not files:
+            return []
         variables = {
             "input": [
                 {
-                    "filename": filename,
-                    "mimeType": mime_type,
+                    "filename": f.filename,
+                    "mimeType": f.mime_type,
                     "resource": "IMAGE",
                     "httpMethod": "POST",
-                    "fileSize": str(len(data)),
+                    "fileSize": str(len(f.data)),
                 }
+                for f in files
             ]
         }
         payload = _get(self.execute(documents.STAGED_UPLOADS_CREATE, variables).data, "stagedUploadsCreate", operation="StagedUploadsCreate")
         try:
-            raw = payload["stagedTargets"][0]
-            target = StagedTarget(
-                url=raw["url"],
-                resource_url=raw["resourceUrl"],
-                parameters=tuple((p["name"], p["value"]) for p in raw["parameters"]),
-            )
-        except (KeyError, TypeError, IndexError):
+            targets = [
+                StagedTarget(
+                    url=raw["url"],
+                    resource_url=raw["resourceUrl"],
+                    parameters=tuple((p["name"], p["value"]) for p in raw["parameters"]),
+                )
+                for raw in payload["stagedTargets"]
+            ]
+        except (KeyError, TypeError):
             raise ShopifyResponseError("stagedUploadsCreate answered without a usable target", operation="StagedUploadsCreate") from None
-        if not target.url or not target.resource_url:
-            raise ShopifyResponseError("staged target lacks url or resourceUrl", operation="StagedUploadsCreate")
-        self._upload(target, filename, mime_type, data)
-        return target.resource_url
+        if len(targets) != len(files):
+            raise ShopifyResponseError(f"stagedUploadsCreate answered {len(targets)} targets for {len(files)} files",
+                                       operation="StagedUploadsCreate")
+        for target, f in zip(targets, files, strict=True):
+            if not target.url or not target.resource_url:
+                raise ShopifyResponseError("staged target lacks url or resourceUrl", operation="StagedUploadsCreate")
+            self._upload(target, f.filename, f.mime_type, f.data)
+        return [t.resource_url for t in targets]
 
     # -- parsing ----------------------------------------------------------------------------
 
@@ -227,6 +247,8 @@ class BaseShopifyClient(ABC):
                 )
                 for v in self._all_variants(product)
             )
+            media = product.get("media")
+            complete = isinstance(media, Mapping) and not (media.get("pageInfo") or {}).get("hasNextPage")
             return ShopifyProduct(
                 id=product["id"],
                 handle=product["handle"],
@@ -234,6 +256,7 @@ class BaseShopifyClient(ABC):
                 status=product["status"],
                 updated_at=product.get("updatedAt"),
                 variants=variants,
+                media_ids=tuple(m["id"] for m in media["nodes"]) if complete else None,
             )
         except (KeyError, TypeError, InvalidOperation) as exc:
             raise ShopifyResponseError(f"product has an unexpected shape ({exc!r})", operation=operation) from None

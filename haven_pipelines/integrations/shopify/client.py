@@ -143,6 +143,7 @@ class ShopifyClient(BaseShopifyClient):
         self._expected: dict[str, float] = {}
         self._stats_lock = threading.Lock()
         self._counts = {"requests": 0, "throttled": 0, "retries": 0}
+        self._points = 0.0
 
     def __repr__(self) -> str:
         return f"ShopifyClient(shop={self.shop_domain!r}, api_version={self.api_version!r}, endpoint={self.endpoint!r})"
@@ -153,13 +154,15 @@ class ShopifyClient(BaseShopifyClient):
         self._upload_http.close()
 
     def stats(self) -> ClientStats:
-        """Requests sent, THROTTLED answers, retries and seconds spent pacing, so far."""
+        """Requests sent, THROTTLED answers, retries, seconds spent pacing and throttle points spent
+        (the actual cost Shopify reported), so far."""
         with self._stats_lock:
             return ClientStats(
                 requests=self._counts["requests"],
                 throttled=self._counts["throttled"],
                 retries=self._counts["retries"],
                 paced_seconds=self.bucket.waited,
+                points_spent=self._points,
             )
 
     # -- transport --------------------------------------------------------------------------
@@ -226,6 +229,9 @@ class ShopifyClient(BaseShopifyClient):
         self.bucket.settle(expected, cost)
         if cost is not None and cost.requested is not None:
             self._learn_cost(operation, cost.requested)
+        if cost is not None and cost.actual is not None:
+            with self._stats_lock:
+                self._points += cost.actual
 
         if status in (401, 403):
             raise ShopifyAuthError(f"HTTP {status}: the access token was refused or lacks a scope", operation=operation)

@@ -13,8 +13,10 @@ at most a few dozen variants per product; longer lists are followed with :data:`
 from __future__ import annotations
 
 #: Create or update a product in one synchronous call, upserting by ``identifier`` ({id} or {handle}).
-#: Media are read back only with ``$withMedia``: each media node costs a point, ~14 % of a 6-image
-#: publish, and nothing needs their ids until re-publishing references files by id.
+#: Media are read back with ``$withMedia`` (one point per media node returned): the product service
+#: asks for them whenever it sends files, to store each image's media id, so that the next publish
+#: references the file by id (``FileSetInput.id``) instead of uploading it again. Media come back in
+#: the order of ``input.files``.
 PRODUCT_SET = """
 mutation ProductSet(
   $identifier: ProductSetIdentifiers
@@ -34,6 +36,7 @@ mutation ProductSet(
       }
       media(first: 20) @include(if: $withMedia) {
         nodes { id alt status mediaContentType }
+        pageInfo { hasNextPage }
       }
     }
     userErrors { field message code }
@@ -51,8 +54,13 @@ mutation ProductArchive($id: ID!) {
 }
 """
 
+#: Media read with one product: Haven's catalogue sends about 6 images; reconcile trusts the list
+#: only when it is complete (``hasNextPage`` false).
+MEDIA_PAGE = 50
+
+
 def _product_query(operation: str, root_field: str) -> str:
-    """A query of one product with what reconcile compares, the same selection by GID or handle.
+    """A query of one product with what reconcile compares (its media ids too), the same selection by GID or handle.
 
     Written out as text (not a GraphQL fragment), so what is sent, validated and costed is plain.
     """
@@ -67,6 +75,10 @@ query {operation} {{
     variants(first: 100) {{
       nodes {{ id sku price compareAtPrice }}
       pageInfo {{ hasNextPage endCursor }}
+    }}
+    media(first: {MEDIA_PAGE}) {{
+      nodes {{ id }}
+      pageInfo {{ hasNextPage }}
     }}
   }}
 }}

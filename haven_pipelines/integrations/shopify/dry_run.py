@@ -132,8 +132,10 @@ class DryRunShopifyClient(BaseShopifyClient):
             }
             for i, v in enumerate(data.get("variants") or ())
         ]
+        # A file cited by id keeps it, as Shopify keeps an existing file; a new one gets a stable GID.
         media = [
-            {"id": fake_gid("MediaImage", handle, f.get("originalSource") or str(i)), "alt": f.get("alt"), "status": "UPLOADED", "mediaContentType": "IMAGE"}
+            {"id": f.get("id") or fake_gid("MediaImage", handle, f.get("originalSource") or str(i)), "alt": f.get("alt"),
+             "status": "READY" if f.get("id") else "UPLOADED", "mediaContentType": "IMAGE"}
             for i, f in enumerate(data.get("files") or ())
         ]
         product = {
@@ -143,6 +145,7 @@ class DryRunShopifyClient(BaseShopifyClient):
             "status": data.get("status") or (existing or {}).get("status") or "ACTIVE",
             "updatedAt": self._clock().isoformat(),
             "variants": variants,
+            "media": [{"id": m["id"]} for m in media],
         }
         self._products[gid] = product
         return {
@@ -151,14 +154,15 @@ class DryRunShopifyClient(BaseShopifyClient):
             "title": product["title"],
             "status": product["status"],
             "variants": {"nodes": [{"id": v["id"], "sku": v["sku"]} for v in variants], "pageInfo": {"hasNextPage": False, "endCursor": None}},
-            **({"media": {"nodes": media}} if variables.get("withMedia") else {}),
+            **({"media": {"nodes": media, "pageInfo": {"hasNextPage": False}}} if variables.get("withMedia") else {}),
         }
 
     @staticmethod
     def _read(product: dict[str, Any] | None) -> dict[str, Any] | None:
         if product is None:
             return None
-        return {**product, "variants": {"nodes": list(product["variants"]), "pageInfo": {"hasNextPage": False, "endCursor": None}}}
+        return {**product, "variants": {"nodes": list(product["variants"]), "pageInfo": {"hasNextPage": False, "endCursor": None}},
+                "media": {"nodes": list(product["media"]), "pageInfo": {"hasNextPage": False}}}
 
     @staticmethod
     def _target(request: Mapping[str, Any]) -> dict[str, Any]:

@@ -46,6 +46,8 @@ class ProductSetResult:
     status: str
     variants: tuple[VariantRef, ...]
     media: tuple[MediaRef, ...] = ()
+    #: False when the product has more media than the answer listed (their ids are then not all known).
+    media_complete: bool = True
 
     @property
     def legacy_id(self) -> str:
@@ -77,6 +79,8 @@ class ShopifyProduct:
     status: str
     updated_at: str | None
     variants: tuple[ShopifyVariant, ...] = field(default=())
+    #: The GIDs of the product's media, when the query read all of them (None: not read).
+    media_ids: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,15 @@ class StagedTarget:
     url: str
     resource_url: str
     parameters: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """Image bytes to stage for a product file."""
+
+    filename: str
+    mime_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -100,12 +113,14 @@ class ShopInfo:
 
 @dataclass(frozen=True)
 class ClientStats:
-    """Counters of one client: HTTP requests sent, THROTTLED answers, retries, seconds paced."""
+    """Counters of one client: HTTP requests sent, THROTTLED answers, retries, seconds paced, and the
+    throttle points Shopify charged (the sum of ``actualQueryCost``)."""
 
     requests: int
     throttled: int
     retries: int
     paced_seconds: float
+    points_spent: float = 0.0
 
 
 @dataclass(frozen=True)

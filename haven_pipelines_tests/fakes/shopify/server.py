@@ -349,6 +349,25 @@ class FakeShopify:
         """Delete a product as someone in the Shopify admin would; True if it existed."""
         return self.state.delete_product(gid)
 
+    def delete_media(self, media_gid: str) -> bool:
+        """Delete an image file as someone in the Shopify admin would; True if it existed."""
+        return self.state.delete_media(media_gid)
+
+    def edit_price(self, product_gid: str, sku: str, price: str) -> None:
+        """Change one variant's price as someone in the Shopify admin would."""
+        from decimal import Decimal
+
+        with self.state.lock:
+            variant = self.state.products[product_gid].variant_by_sku(sku)
+            if variant is None:
+                raise KeyError(f"no variant with SKU {sku} on {product_gid}")
+            variant.price = Decimal(price)
+
+    def set_status(self, product_gid: str, status: str) -> None:
+        """Change a product's status (e.g. ``ARCHIVED``) as someone in the Shopify admin would."""
+        with self.state.lock:
+            self.state.products[product_gid].status = status
+
     def set_bucket(self, available: float) -> None:
         """Set the bucket's current level (e.g. 0 to force THROTTLED)."""
         self.bucket.set_available(available)

@@ -19,6 +19,11 @@ does not:
   ``Default Title`` product) replaces.
 - A file whose ``originalSource`` is a staged upload on this server is ``READY`` once its bytes were
   uploaded and ``FAILED`` (with a media error) otherwise; any other http(s) URL is taken as ``READY``.
+- Files live in the shop's Files (:attr:`ShopState.files`) as well as on their product, as on
+  Shopify: ``productSet`` may cite any existing file by ``FileSetInput.id`` (nothing is fetched or
+  processed again); an id that names no file is a ``NOT_FOUND`` userError on ``files.<i>.id``. A file
+  left out of ``files`` leaves the product but stays in Files; deleting it (:meth:`ShopState.delete_media`,
+  as in the admin) removes it from both. The answer lists the product's media in ``files`` order.
 """
 
 from __future__ import annotations
@@ -190,6 +195,7 @@ class ShopState:
         self.products: dict[str, FakeProduct] = {}
         self.deleted: dict[str, FakeProduct] = {}
         self.uploads: dict[str, StagedUpload] = {}
+        self.files: dict[str, FakeMedia] = {}
         self.rejected_skus: dict[str, str] = {}
         self._ids = itertools.count(1_000_000_001)
 
@@ -232,7 +238,18 @@ class ShopState:
                 media.size = len(upload.data)
         elif not re.match(r"^https?://", source):
             media.status, media.error = "FAILED", "IMAGE_DOWNLOAD_FAILURE"
+        self.files[media.id] = media
         return media
+
+    def delete_media(self, media_id: str) -> bool:
+        """Delete a file as someone in the admin would: gone from Files and from every product."""
+        with self.lock:
+            found = self.files.pop(media_id, None) is not None
+            for product in self.products.values():
+                kept = [m for m in product.media if m.id != media_id]
+                found |= len(kept) != len(product.media)
+                product.media = kept
+            return found
 
     # -- productSet ------------------------------------------------------------------------
 
@@ -284,6 +301,8 @@ class ShopState:
                         ["input", "files", i, "originalSource"], "File must have an original source or an id", "INVALID_INPUT"
                     )
                 )
+            elif f.get("id") and f["id"] not in self.files:
+                errors.append(user_error(["input", "files", i, "id"], f"File {f['id']} does not exist", "NOT_FOUND"))
         if errors:
             return None, errors
         return self._apply_product_set(target, data, option_names, option_values), []
@@ -553,7 +572,8 @@ class ShopState:
             by_source = {m.original_source: m for m in product.media}
             media = []
             for f in data["files"]:
-                existing = by_id.get(f.get("id") or "") or by_source.get(f.get("originalSource") or "")
+                existing = (by_id.get(f.get("id") or "") or self.files.get(f.get("id") or "")
+                            or by_source.get(f.get("originalSource") or ""))
                 if existing is not None and (not f.get("originalSource") or f["originalSource"] == existing.original_source):
                     if "alt" in f:
                         existing.alt = f["alt"]

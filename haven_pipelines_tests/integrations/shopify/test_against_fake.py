@@ -212,3 +212,52 @@ def test_media_are_read_back_only_when_asked(shop, connect):
     full_cost = shop.calls[-1].actual_cost
     assert plain.media == () and len(full.media) == 6
     assert full_cost - plain_cost == 2 + 6  # the media connection and one point per image
+
+
+def test_staged_uploads_stage_several_files_with_one_call_and_productset_cites_files_by_id(shop, connect):
+    from haven_pipelines.integrations.shopify import UploadFile
+
+    client = connect(shop)
+    urls = client.staged_uploads([UploadFile("a.png", "image/png", b"first"), UploadFile("b.png", "image/png", b"second")])
+    assert shop.operation_counts["stagedUploadsCreate"] == 1 and shop.stats.uploads == 2
+    assert sorted(u.data for u in shop.uploads.values()) == [b"first", b"second"]
+    product_input, identifier = product_set_variables(2)
+    product_input["files"] = [{"originalSource": u, "alt": f"image {i}", "contentType": "IMAGE"} for i, u in enumerate(urls)]
+    created = client.product_set(product_input, identifier, with_media=True)
+    assert [m.alt for m in created.media] == ["image 0", "image 1"] and created.media_complete
+    assert {m.status for m in shop.products[created.id].media} == {"READY"}
+
+    # Cite the second file by id and upload nothing: the same media, in the new order.
+    product_input["files"] = [{"id": created.media[1].id, "alt": "kept"}]
+    again = client.product_set(product_input, {"id": created.id}, with_media=True)
+    assert [m.id for m in again.media] == [created.media[1].id] and again.media[0].alt == "kept"
+    assert shop.stats.uploads == 2
+
+    # A file another product holds can be cited too; an id that names no file is refused on its path.
+    other_input, other_identifier = product_set_variables(3)
+    other_input["files"] = [{"id": created.media[0].id, "alt": "shared"}]
+    assert [m.id for m in client.product_set(other_input, other_identifier, with_media=True).media] == [created.media[0].id]
+    other_input["files"] = [{"id": "gid://shopify/MediaImage/1", "alt": "gone"}]
+    with pytest.raises(ShopifyUserErrors) as refused:
+        client.product_set(other_input, other_identifier)
+    assert [(e.field, e.code) for e in refused.value.user_errors] == [(("input", "files", "0", "id"), "NOT_FOUND")]
+
+
+def test_a_file_deleted_in_the_admin_leaves_the_product_and_cannot_be_cited(shop, connect):
+    client = connect(shop)
+    product_input, identifier = product_set_variables(4)
+    created = client.product_set(product_input, identifier, with_media=True)
+    assert shop.delete_media(created.media[0].id)
+    remote = client.get_product(created.id)
+    assert remote.media_ids == tuple(m.id for m in created.media[1:])
+    product_input["files"] = [{"id": created.media[0].id, "alt": "x"}]
+    with pytest.raises(ShopifyUserErrors):
+        client.product_set(product_input, {"id": created.id})
+
+
+def test_points_spent_add_up_the_actual_cost_shopify_reported(shop, connect):
+    client = connect(shop)
+    product_input, identifier = product_set_variables(5)
+    client.product_set(product_input, identifier)
+    client.get_product(next(iter(shop.products)))
+    assert client.stats().points_spent == shop.stats.points_charged > 0

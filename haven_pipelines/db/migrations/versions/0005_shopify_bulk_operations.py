@@ -1,7 +1,7 @@
 """Shopify bulk publishes, remembered so that a run that dies collects the result instead of resending.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 
 ``shopify_bulk_operations``: one row per ``bulkOperationRunMutation`` a catalogue run starts: the
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
