@@ -109,7 +109,7 @@ def render_metadata(report: dict[str, object]) -> dict[str, object]:
         # With several users in one run, the lowest figure is the one to watch.
         "remaining_annual_credits": dg.MetadataValue.int(remaining_annual) if remaining_annual is not None else None,
         "remaining_monthly_credits": dg.MetadataValue.int(remaining_monthly) if remaining_monthly is not None else None,
-        "renders": table([o.__dict__ for o in outcomes], ["asset_id", "scene", "status", "credits_used", "url", "error"]),
+        "renders": table([o.__dict__ for o in outcomes], ["asset_id", "scene", "status", "credits_used", "mockup_id", "error"]),
     })
 
 
@@ -132,11 +132,12 @@ def design_render_metadata(haven: HavenResource, report: dict[str, object], asse
                                    "usage": user_usage})
         gallery = design_gallery(ctx.engine, ctx.blob_store, asset_id)
         first = next((o for o in mine if o.url), None)
+        # Name and pictures first: the UI lists metadata in this order.
         out[asset_id] = without_none({
             "design": dg.MetadataValue.text(labels[asset_id]),
-            **figures,
-            "mockups_shown": dg.MetadataValue.int(sum(1 for g in gallery if g.src)),
             "preview": dg.MetadataValue.md(gallery_markdown(labels[asset_id], gallery)),
+            "mockups_shown": dg.MetadataValue.int(sum(1 for g in gallery if g.src)),
+            **figures,
             "first_mockup": link(first.url) if first else None,
         })
     return out
