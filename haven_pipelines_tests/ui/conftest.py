@@ -147,18 +147,22 @@ def ui_url(quickstart_instance: QuickstartInstance) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def screenshots(pytestconfig, tmp_path_factory) -> Iterator[Path]:
+def screenshots(tmp_path_factory) -> Path:
     """The folder every page's screenshot goes to; printed at the end of the session."""
     chosen = os.environ.get("HAVEN_UI_SCREENSHOTS")
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("ui_screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    yield folder
-    reporter = pytestconfig.pluginmanager.getplugin("terminalreporter")
-    line = f"UI screenshots: {folder} ({len(list(folder.glob('*.png')))} files)"
-    if reporter is not None:
-        reporter.write_line(line)
-    else:
-        print(line)
+    _SCREENSHOT_FOLDERS.append(folder)
+    return folder
+
+
+_SCREENSHOT_FOLDERS: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say where the screenshots are, in pytest's closing summary (shown without ``-s``)."""
+    for folder in _SCREENSHOT_FOLDERS:
+        terminalreporter.write_line(f"UI screenshots: {folder} ({len(list(folder.glob('*.png')))} files)")
 
 
 @pytest.fixture(scope="session")
