@@ -111,4 +111,5 @@ def _summary(engine, designs: int) -> None:
     click.echo(f"  mockup images  {images}")
     click.echo("  what would be published:  haven products list --json   |   SELECT * FROM shopify_outbox")
     home = os.environ.get("DAGSTER_HOME", "<a DAGSTER_HOME>")
-    click.echo(f"  open the UI:    DAGSTER_HOME={home} .venv/bin/dagster dev   (then http://127.0.0.1:3000)")
+    click.echo("  open the UI:    ./scripts/ui.sh   (prints its address; each design's mockups are shown in its partition)")
+    click.echo(f"                  or DAGSTER_HOME={home} .venv/bin/dagster dev   (the UI with the daemon, for sensors)")
