@@ -28,13 +28,17 @@ from haven_pipelines.services.users import resolve_user_id
 from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
 from haven_pipelines.defs.assets.approved_designs import approved_design_assets
 from haven_pipelines.defs.assets.listings import design_listing_metadata, listing_metadata, publish_designs, shopify_listings
-from haven_pipelines.defs.assets.mockups import RENDER_POOL, design_render_metadata, mockups, render_designs, render_metadata
+from haven_pipelines.defs.assets.mockups import (
+    RENDER_POOL, design_render_metadata, mockups, render_designs, render_metadata, run_totals,
+)
+from haven_pipelines.defs.metadata import designs_tag, tag_run
 from haven_pipelines.defs.assets.owners import designs_by_owner
 from haven_pipelines.defs.assets.products import build_products, design_product_metadata, product_metadata, products
 from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded, NotFound, ValidationError
 from haven_pipelines.services.designs import approved_designs_page, owner_of, scenes_for_design
+from haven_pipelines.services.previews import design_labels
 from haven_pipelines.services.products import ProductService
 from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST, MAX_SCENES_PER_REQUEST
 from haven_pipelines.services.retries import run_due_retries
@@ -193,6 +197,8 @@ def generate_mockups(
         regenerate=config.regenerate, skip_approval=config.skip_approval,
     )
     record_designs(context, mockups, _by_design(haven, report))
+    labels = design_labels(haven.ctx.engine, config.asset_ids)
+    tag_run(context, {**designs_tag(list(labels.values())), **run_totals(report)})
     metadata = render_metadata(report)
     context.add_output_metadata(metadata)
     if report["refused"]:
@@ -278,6 +284,7 @@ def render_pending(context: dg.OpExecutionContext, haven: HavenResource, budget:
     designs = all_approved_designs(haven)
     report = render_designs(haven, budget, designs, context.log)
     record_designs(context, mockups, _by_design(haven, report))
+    tag_run(context, run_totals(report))
     context.add_output_metadata({**render_metadata(report), "designs_considered": len(designs)})
     return [d for d in designs if d not in report["refused"]]
 
