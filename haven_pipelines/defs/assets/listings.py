@@ -85,13 +85,13 @@ def design_listing_metadata(haven: HavenResource, report: dict[str, list[dict]],
         user_id = row.get("user_id")
         out[asset_id] = without_none({
             "design": dg.MetadataValue.text(label),
+            "preview": dg.MetadataValue.md(design_product_markdown(ctx.engine, ctx.blob_store, user_id, asset_id, label))
+            if user_id else None,
             "listing": dg.MetadataValue.text(state),
             "reason": dg.MetadataValue.text(row["reason"]) if row.get("reason") else None,
             "handle": dg.MetadataValue.text(row["handle"]) if row.get("handle") else None,
             "variants": dg.MetadataValue.int(row["variants"]) if "variants" in row else None,
             "shopify_admin_url": link(row.get("admin_url")),
-            "preview": dg.MetadataValue.md(design_product_markdown(ctx.engine, ctx.blob_store, user_id, asset_id, label))
-            if user_id else None,
         })
     return out
 

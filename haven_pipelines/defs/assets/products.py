@@ -80,14 +80,15 @@ def design_product_metadata(haven: HavenResource, report: dict[str, list[dict]],
             out[asset_id] = {"design": dg.MetadataValue.text(label), "status": dg.MetadataValue.text("waiting"),
                              "reason": dg.MetadataValue.text(reason)}
             continue
+        # Name and picture first: the UI lists metadata in this order.
         out[asset_id] = {
             "design": dg.MetadataValue.text(label),
+            "preview": dg.MetadataValue.md(design_product_markdown(ctx.engine, ctx.blob_store, row["user_id"], asset_id, label)),
             "product_id": dg.MetadataValue.text(row["product_id"]),
             "status": dg.MetadataValue.text(row["status"]),
             "created": dg.MetadataValue.bool(bool(row["created"])),
             "variants": dg.MetadataValue.int(row["variants"]),
             "images": dg.MetadataValue.int(row["images"]),
-            "preview": dg.MetadataValue.md(design_product_markdown(ctx.engine, ctx.blob_store, row["user_id"], asset_id, label)),
         }
     return out
 
