@@ -181,6 +181,10 @@ def mockups(
     does not fit is not rendered, nothing is charged, and the run fails naming the remaining
     credits (after rendering the designs that did fit). Failed renders are refunded and queued for
     retry; they are counted here but do not fail the run.
+
+    Each design partition's materialisation is that design's own: its name (the quote), its mockups
+    as pictures with the scene under each ("preview"), its renders and credits in this run. The
+    run's totals are the run's ``haven/*`` tags.
     """
     keys = list(context.partition_keys)
     report = render_designs(haven, budget, keys, context.log,
