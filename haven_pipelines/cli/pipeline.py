@@ -74,7 +74,7 @@ def run(batch):
                 )
                 ok &= result.success
                 _print_failures(result)
-                for name, value in _listing_counts(result).items():
+                for name, value in _listing_counts(instance, result).items():
                     publishing[name] = publishing.get(name, 0) + value
             click.echo("materialising the analyst tables: credit_usage_monthly, credit_usage_daily, credit_usage_by_scene, render_outcomes")
             report = defs.resolve_job_def("credit_report_job").execute_in_process(
@@ -97,26 +97,25 @@ def _print_failures(result) -> None:
             click.echo(f"  FAILED {event.step_key}: {error.message.strip() if error else 'unknown error'}", err=True)
 
 
-#: The shopify_listings metadata the summary adds up over the runs of one ``haven pipeline run``.
+#: The run's publishing counts the summary adds up over the runs of one ``haven pipeline run``.
 LISTING_COUNTS = ("sent", "unchanged", "failed", "deleted_on_shopify", "waiting", "images_uploaded", "images_reused",
                   "throttle_points_spent")
 
 
-def _listing_counts(result) -> dict[str, float]:
-    """What publishing did in one run, from the ``shopify_listings`` metadata (a single-run backfill
-    copies the same metadata onto every partition, so it is read once; a failed step carries it on
-    its failure)."""
-    import dagster as dg
-
+def _listing_counts(instance, result) -> dict[str, float]:
+    """What publishing did in one run: the ``haven/<count>`` tags ``shopify_listings`` puts on its
+    run (its partitions carry each design's own figures, not the run's), or, when the step failed,
+    the counts its failure carries."""
+    run = instance.get_run_by_id(result.run_id)
+    tags = run.tags if run is not None else {}
+    if all(f"haven/{name}" in tags for name in LISTING_COUNTS):
+        return {name: float(tags[f"haven/{name}"]) for name in LISTING_COUNTS}
     for event in result.all_events:
-        metadata = None
-        if event.is_step_materialization and event.asset_key == dg.AssetKey("shopify_listings"):
-            metadata = event.step_materialization_data.materialization.metadata
-        elif event.is_step_failure and event.step_key == "shopify_listings":
+        if event.is_step_failure and event.step_key == "shopify_listings":
             failure = event.step_failure_data.user_failure_data
             metadata = failure.metadata if failure is not None else None
-        if metadata:
-            return {name: metadata[name].value for name in LISTING_COUNTS if name in metadata}
+            if metadata:
+                return {name: metadata[name].value for name in LISTING_COUNTS if name in metadata}
     return {}
 
 
@@ -153,4 +152,5 @@ def _summary(engine, designs: int, before, publishing: dict[str, float] | None =
     click.echo(f"  mockup images  {images}")
     click.echo("  what would be published:  haven products list --json   |   SELECT * FROM shopify_outbox")
     home = os.environ.get("DAGSTER_HOME", "<a DAGSTER_HOME>")
-    click.echo(f"  open the UI:    DAGSTER_HOME={home} .venv/bin/dagster dev   (then http://127.0.0.1:3000)")
+    click.echo("  open the UI:    ./scripts/ui.sh   (prints its address; each design's mockups are shown in its partition)")
+    click.echo(f"                  or DAGSTER_HOME={home} .venv/bin/dagster dev   (the UI with the daemon, for sensors)")

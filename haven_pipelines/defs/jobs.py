@@ -27,14 +27,18 @@ from pydantic import Field, field_validator
 from haven_pipelines.services.users import resolve_user_id
 from haven_pipelines.defs.assets.analytics import ANALYST_TABLES, rebuild_table
 from haven_pipelines.defs.assets.approved_designs import approved_design_assets
-from haven_pipelines.defs.assets.listings import listing_metadata, publish_designs, shopify_listings
-from haven_pipelines.defs.assets.mockups import RENDER_POOL, mockups, render_designs, render_metadata
+from haven_pipelines.defs.assets.listings import design_listing_metadata, listing_metadata, publish_designs, shopify_listings
+from haven_pipelines.defs.assets.mockups import (
+    RENDER_POOL, design_render_metadata, mockups, render_designs, render_metadata, run_totals,
+)
+from haven_pipelines.defs.metadata import designs_tag, tag_run
 from haven_pipelines.defs.assets.owners import designs_by_owner
-from haven_pipelines.defs.assets.products import build_products, product_metadata, products
+from haven_pipelines.defs.assets.products import build_products, design_product_metadata, product_metadata, products
 from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded, NotFound, ValidationError
 from haven_pipelines.services.designs import approved_designs_page, owner_of, scenes_for_design
+from haven_pipelines.services.previews import design_labels
 from haven_pipelines.services.products import ProductService
 from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST, MAX_SCENES_PER_REQUEST
 from haven_pipelines.services.retries import run_due_retries
@@ -153,16 +157,15 @@ def record_designs(context: dg.OpExecutionContext, asset: dg.AssetsDefinition, r
         context.log_event(dg.AssetMaterialization(asset_key=asset.key, partition=asset_id, metadata=metadata))
 
 
-def _by_design(report: dict[str, object]) -> dict[str, dict]:
-    """Split a render report into per-design render metadata (designs with renders only)."""
-    out: dict[str, dict] = {}
+def _by_design(haven: HavenResource, report: dict[str, object]) -> dict[str, dict]:
+    """Split a render report into each design's own metadata, with its label and its mockups as
+    images (designs with renders only: a design where everything was skipped did not change)."""
     outcomes = report["outcomes"]
-    for asset_id in dict.fromkeys(o.asset_id for o in outcomes):  # type: ignore[attr-defined]
-        mine = [o for o in outcomes if o.asset_id == asset_id]  # type: ignore[attr-defined]
-        if all(o.status == "skipped" for o in mine):
-            continue
-        out[asset_id] = render_metadata({"outcomes": mine, "refused": {}, "usage": report["usage"]})
-    return out
+    changed = [
+        a for a in dict.fromkeys(o.asset_id for o in outcomes)  # type: ignore[attr-defined]
+        if not all(o.status == "skipped" for o in outcomes if o.asset_id == a)  # type: ignore[attr-defined]
+    ]
+    return design_render_metadata(haven, report, changed) if changed else {}
 
 
 # -- generate mockups ------------------------------------------------------------------------------------
@@ -193,7 +196,9 @@ def generate_mockups(
         haven, budget, config.asset_ids, context.log, scenes=config.scenes or None,
         regenerate=config.regenerate, skip_approval=config.skip_approval,
     )
-    record_designs(context, mockups, _by_design(report))
+    record_designs(context, mockups, _by_design(haven, report))
+    labels = design_labels(haven.ctx.engine, config.asset_ids)
+    tag_run(context, {**designs_tag(list(labels.values())), **run_totals(report)})
     metadata = render_metadata(report)
     context.add_output_metadata(metadata)
     if report["refused"]:
@@ -221,13 +226,14 @@ def publish_product(context: dg.OpExecutionContext, config: ProductConfig, haven
     asset_id = _design_of(haven, user_id, config.product_id)
     with ProductService(haven.ctx).publishing(user_id) as session:
         result = session.publish(config.product_id)
-    metadata = listing_metadata({"published": [{
-        "asset_id": asset_id, "product_id": result.product_id, "handle": result.handle, "shopify_gid": result.shopify_gid,
-        "variants": result.variant_count, "admin_url": result.admin_url, "dry_run": result.dry_run,
-        "images_uploaded": result.images_uploaded, "images_reused": result.images_reused,
-    }], "waiting": [], "failed": [], "tally": [session.tally.as_dict()]})
+    report = {"published": [{
+        "asset_id": asset_id, "user_id": user_id, "product_id": result.product_id, "handle": result.handle,
+        "shopify_gid": result.shopify_gid, "variants": result.variant_count, "admin_url": result.admin_url,
+        "dry_run": result.dry_run, "images_uploaded": result.images_uploaded, "images_reused": result.images_reused,
+    }], "waiting": [], "failed": [], "tally": [session.tally.as_dict()]}
+    metadata = listing_metadata(report)
     if asset_id:
-        record_designs(context, shopify_listings, {asset_id: metadata})
+        record_designs(context, shopify_listings, design_listing_metadata(haven, report, [asset_id]))
     context.add_output_metadata(metadata)
 
 
@@ -278,7 +284,8 @@ def render_pending(context: dg.OpExecutionContext, haven: HavenResource, budget:
     """Render every approved design's missing mockups (designs over budget are left for later)."""
     designs = all_approved_designs(haven)
     report = render_designs(haven, budget, designs, context.log)
-    record_designs(context, mockups, _by_design(report))
+    record_designs(context, mockups, _by_design(haven, report))
+    tag_run(context, run_totals(report))
     context.add_output_metadata({**render_metadata(report), "designs_considered": len(designs)})
     return [d for d in designs if d not in report["refused"]]
 
@@ -288,8 +295,8 @@ def build_pending_products(context: dg.OpExecutionContext, haven: HavenResource,
     """Apply each design's approval decisions, then build or update its product (asking for approval
     where its content is new or changed)."""
     report = build_products(haven, designs, context.log)
-    record_designs(context, products, {r["asset_id"]: {"product_id": r["product_id"], "status": r["status"],
-                                                       "variants": r["variants"]} for r in report["built"]})
+    built = [r["asset_id"] for r in report["built"]]
+    record_designs(context, products, design_product_metadata(haven, report, built) if built else {})
     context.add_output_metadata(product_metadata(report))
     return [r["asset_id"] for r in report["built"]]
 
@@ -299,8 +306,8 @@ def publish_approved(context: dg.OpExecutionContext, haven: HavenResource, desig
     """Publish the products built tonight that may be published (approved content, or autopilot) and
     whose content differs from what was last published."""
     report = publish_designs(haven, designs, context.log)
-    record_designs(context, shopify_listings, {r["asset_id"]: {"handle": r["handle"], "dry_run": r["dry_run"],
-                                                               "variants": r["variants"]} for r in report["published"]})
+    published = [r["asset_id"] for r in report["published"]]
+    record_designs(context, shopify_listings, design_listing_metadata(haven, report, published) if published else {})
     context.add_output_metadata(listing_metadata(report))
     return designs
 

@@ -14,15 +14,6 @@ import dagster as dg
 MAX_TABLE_ROWS = 50
 
 
-def preview_markdown(url: str | None, caption: str = "preview") -> dg.MetadataValue:
-    """A markdown image of ``url`` (renders in the UI for http(s) URLs; a link otherwise)."""
-    if not url:
-        return dg.MetadataValue.md("_no image rendered in this run_")
-    if url.startswith(("http://", "https://")):
-        return dg.MetadataValue.md(f"![{caption}]({url})\n\n[{url}]({url})")
-    return dg.MetadataValue.md(f"[{caption}]({url})")
-
-
 def link(url: str | None) -> dg.MetadataValue | None:
     """A URL metadata value, or a path value for local files; None when there is no URL."""
     if not url:
@@ -67,3 +58,22 @@ def result_or_failure(failed: Sequence[Mapping[str, object]], what_failed: str, 
             metadata=metadata,
         )
     return dg.MaterializeResult(metadata=metadata)
+
+
+# Dagster shows run tags in the runs list and on the run page; a long tag is hard to read there.
+MAX_TAG_LABELS = 3
+
+
+def tag_run(context: dg.AssetExecutionContext | dg.OpExecutionContext, tags: Mapping[str, str]) -> None:
+    """Add ``tags`` to the current run (shown in the runs list and on the run's page)."""
+    if tags:
+        context.instance.add_run_tags(context.run.run_id, dict(tags))
+
+
+def designs_tag(labels: Sequence[str]) -> dict[str, str]:
+    """The ``haven/designs`` run tag: the first few design labels and how many more."""
+    if not labels:
+        return {}
+    shown = "; ".join(labels[:MAX_TAG_LABELS])
+    more = len(labels) - MAX_TAG_LABELS
+    return {"haven/designs": shown + (f" and {more} more" if more > 0 else "")}

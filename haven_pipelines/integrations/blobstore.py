@@ -63,6 +63,14 @@ class BlobStore(ABC):
         """A URL an outside service (Shopify) can fetch, or None when there is none."""
         return None
 
+    def permanent_url(self, key: str) -> str | None:
+        """A public URL that never expires (a bucket's public base), or None.
+
+        What may be written into records kept for good, such as Dagster's event log: a presigned
+        URL would stop working there after its lifetime.
+        """
+        return None
+
 
 class LocalBlobStore(BlobStore):
     """Objects as files under a root folder (default ``$HAVEN_DATA_DIR/images``)."""

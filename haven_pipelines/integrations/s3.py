@@ -173,6 +173,10 @@ class S3BlobStore(BlobStore):
             return f"{self.public_url_base}/{quote(key)}"
         return f"s3://{self.bucket}/{key}"
 
+    def permanent_url(self, key: str) -> str | None:
+        """The public base plus the key when the bucket has a public base, else None (never presigned)."""
+        return f"{self.public_url_base}/{quote(key)}" if self.public_url_base else None
+
     def public_url(self, key: str) -> str | None:
         """A URL Shopify can fetch: the public base plus the key, else a presigned GET, else None."""
         if self.public_url_base:

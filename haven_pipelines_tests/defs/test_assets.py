@@ -33,6 +33,14 @@ def _metadata(result, key):
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
+def _by_partition(result, key):
+    """Each partition's own materialisation metadata, by partition key."""
+    return {
+        e.partition: {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(key)
+    }
+
+
 def test_design_graph_renders_builds_and_lists_then_reruns_without_charging(app_db, instance):
     user = app_db.user(mode="autopilot")
     ids = app_db.designs(user, 2)
@@ -41,18 +49,32 @@ def test_design_graph_renders_builds_and_lists_then_reruns_without_charging(app_
 
     first = dg.materialize(DESIGN_GRAPH, resources=resources, instance=instance, tags=_range(ids))
     assert first.success
-    mockups = _metadata(first, "mockups")
-    assert mockups["renders_done"] == 2 * GROWTH_SCENES
-    assert mockups["renders_failed"] == 0 and mockups["renders_refused"] == 0
-    assert "first mockup" in mockups["preview"]
-    assert _metadata(first, "products")["products_built"] == 2
-    listings = _metadata(first, "shopify_listings")
-    assert listings["listings_dry_run"] == 2 and listings["variant_count"] > 0
+    # Each design partition carries its own design's figures, not the run's.
+    mockups = _by_partition(first, "mockups")
+    assert set(mockups) == set(ids)
+    for asset_id, md in mockups.items():
+        assert (md["renders_done"], md["renders_failed"], md["renders_refused"]) == (GROWTH_SCENES, 0, 0)
+        assert md["design"].endswith(asset_id[:8])
+        assert md["preview"].count("](data:image/jpeg;base64,") == GROWTH_SCENES == md["mockups_shown"]
+        assert {row.data["asset_id"] for row in md["renders"].records} == {asset_id}
+    assert mockups[ids[0]]["preview"] != mockups[ids[1]]["preview"]
+    # The run's totals are on the run.
+    tags = instance.get_run_by_id(first.run_id).tags
+    assert (tags["haven/renders_done"], tags["haven/credits_charged"], tags["haven/design_count"]) == (str(2 * GROWTH_SCENES), "0", "2")
+    assert tags["haven/products_built"] == "2" and tags["haven/listings_dry_run"] == "2"
+    products = _by_partition(first, "products")
+    assert all(md["variants"] > 0 and "](data:image/jpeg;base64," in md["preview"] and "price " in md["preview"]
+               for md in products.values()) and set(products) == set(ids)
+    listings = _by_partition(first, "shopify_listings")
+    assert {md["listing"] for md in listings.values()} == {"dry run (recorded in shopify_outbox, nothing sent)"}
+    assert all(md["variants"] > 0 and md["handle"] for md in listings.values())
 
     again = dg.materialize(DESIGN_GRAPH, resources=resources, instance=instance, tags=_range(ids))
     assert again.success
-    rerun = _metadata(again, "mockups")
-    assert (rerun["renders_done"], rerun["renders_skipped"], rerun["credits_charged"]) == (0, 2 * GROWTH_SCENES, 0)
+    for md in _by_partition(again, "mockups").values():
+        assert (md["renders_done"], md["renders_skipped"], md["credits_charged"]) == (0, GROWTH_SCENES, 0)
+        # Mockups rendered by an earlier run still show.
+        assert md["mockups_shown"] == GROWTH_SCENES
 
 
 def test_a_design_over_the_annual_budget_is_not_rendered_and_the_run_says_why(app_db, instance):

@@ -103,6 +103,10 @@ def _write_instance_yaml(home: Path, dagster_db_url: str) -> None:
     )
 
 
+# The per-design counts a successful run's partitions carry, added up into the run's.
+COUNTS = ("renders_done", "renders_skipped", "renders_failed", "renders_refused", "credits_charged")
+
+
 def run_backfill(db_url: str, dagster_home: str, data_dir: str, partition_keys: list[str], barrier, out) -> None:
     """Child process: materialise designs + mockups over ``partition_keys`` once ``barrier`` opens.
 
@@ -123,10 +127,16 @@ def run_backfill(db_url: str, dagster_home: str, data_dir: str, partition_keys: 
             result = dg.materialize(DESIGN_GRAPH[:2], resources=resources, instance=instance, tags=tags,
                                     raise_on_error=False)
             report["success"] = result.success
+            # A successful run records each design partition with its own figures: add them up.
             metadata: dict[str, object] = {}
             for event in result.get_asset_materialization_events():
                 if event.asset_key == dg.AssetKey("mockups"):
-                    metadata = dict(event.materialization.metadata)
+                    for key, value in event.materialization.metadata.items():
+                        if key == "renders":
+                            records = [*metadata["renders"].value.records, *value.value.records] if key in metadata else value.value.records
+                            metadata[key] = dg.MetadataValue.table(records=records, schema=value.value.schema)
+                        elif key in COUNTS:
+                            metadata[key] = dg.MetadataValue.int(value.value + (metadata[key].value if key in metadata else 0))
             for event in result.all_events:
                 if event.event_type_value == "STEP_FAILURE" and event.step_key == "mockups":
                     data = event.event_specific_data

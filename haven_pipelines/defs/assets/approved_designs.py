@@ -3,10 +3,11 @@
 import dagster as dg
 
 from haven_pipelines.defs.assets.owners import designs_by_owner
-from haven_pipelines.defs.metadata import table
+from haven_pipelines.defs.metadata import designs_tag, tag_run
 from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.services.designs import scenes_for_design
+from haven_pipelines.services.previews import artwork_markdown, design_labels
 
 GROUP = "catalogue"
 
@@ -31,16 +32,18 @@ def approved_design_assets(context: dg.AssetExecutionContext, haven: HavenResour
             description=f"{len(unknown)} design partition(s) have no design asset in the database: {', '.join(unknown[:5])}",
             metadata={"unknown_designs": len(unknown)},
         )
-    rows = [
-        {"asset_id": asset_id, "user_id": user_id, "scenes": ", ".join(scenes_for_design(engine, asset_id))}
-        for user_id, asset_ids in owners.items()
-        for asset_id in asset_ids
-    ]
-    return dg.MaterializeResult(
-        metadata={
-            "designs": dg.MetadataValue.int(len(rows)),
-            "users": dg.MetadataValue.int(len(owners)),
-            "planned_renders": dg.MetadataValue.int(sum(len(r["scenes"].split(", ")) for r in rows)),
-            "designs_table": table(rows, ["asset_id", "user_id", "scenes"]),
-        }
-    )
+    keys = list(context.partition_keys)
+    labels = design_labels(engine, keys)
+    owner = {a: u for u, ids in owners.items() for a in ids}
+    # Each partition names its own design; the run is tagged with the designs it covers.
+    for key in keys:
+        scenes = scenes_for_design(engine, key)
+        context.add_asset_metadata({
+            "design": dg.MetadataValue.text(labels[key]),
+            "user_id": dg.MetadataValue.text(owner[key]),
+            "planned_renders": dg.MetadataValue.int(len(scenes)),
+            "scenes": dg.MetadataValue.text(", ".join(scenes)),
+            "artwork": dg.MetadataValue.md(artwork_markdown(engine, haven.ctx.blob_store, key, labels[key])),
+        }, partition_key=key)
+    tag_run(context, {**designs_tag([labels[k] for k in keys]), "haven/design_count": str(len(keys))})
+    return dg.MaterializeResult()

@@ -5,11 +5,12 @@ import dagster as dg
 from haven_pipelines.defs.assets.approved_designs import GROUP
 from haven_pipelines.defs.assets.owners import designs_by_owner
 from haven_pipelines.defs.assets.products import products
-from haven_pipelines.defs.metadata import link, result_or_failure, table, without_none
+from haven_pipelines.defs.metadata import link, result_or_failure, table, tag_run, without_none
 from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
 from haven_pipelines.services.bulk_publish import BulkPublisher
+from haven_pipelines.services.previews import design_labels, design_product_markdown
 from haven_pipelines.services.products import DeletedOnShopify, ProductService, PublishResult, PublishTally
 
 
@@ -40,7 +41,7 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
             for asset_id in ids:
                 product = built.get(asset_id)
                 if product is None:
-                    report["waiting"].append({"asset_id": asset_id, "reason": "no product built yet"})
+                    report["waiting"].append({"asset_id": asset_id, "user_id": user_id, "reason": "no product built yet"})
                     continue
                 try:
                     outcome = handled.get(product.id)
@@ -52,18 +53,18 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
                     else:
                         result = session.publish(product.id, skip_unchanged=True, detail=product)
                 except Conflict as exc:
-                    report["waiting"].append({"asset_id": asset_id, "reason": str(exc)})
+                    report["waiting"].append({"asset_id": asset_id, "user_id": user_id, "reason": str(exc)})
                     continue
                 except DeletedOnShopify as exc:
                     log.warning("design %s: %s", asset_id, exc)
-                    report["deleted"].append({"asset_id": asset_id, "product_id": product["id"], "reason": str(exc)})
+                    report["deleted"].append({"asset_id": asset_id, "user_id": user_id, "product_id": product["id"], "reason": str(exc)})
                     continue
                 except HavenError as exc:
                     log.error("publishing the product of design %s failed: %s", asset_id, exc)
                     report["failed"].append({"asset_id": asset_id, "error": str(exc)})
                     continue
                 report["unchanged" if result.unchanged else "published"].append({
-                    "asset_id": asset_id, "product_id": result.product_id, "handle": result.handle,
+                    "asset_id": asset_id, "user_id": user_id, "product_id": result.product_id, "handle": result.handle,
                     "shopify_gid": result.shopify_gid, "variants": result.variant_count,
                     "admin_url": result.admin_url, "dry_run": result.dry_run,
                     "images_uploaded": result.images_uploaded, "images_reused": result.images_reused,
@@ -73,6 +74,11 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
     tally.failed = len(report["failed"])
     report["tally"] = [tally.as_dict()]
     return report
+
+
+#: The run's publishing counts, put on the run as ``haven/<name>`` tags (the run summary reads them).
+RUN_COUNTS = ("sent", "unchanged", "failed", "deleted_on_shopify", "waiting", "images_uploaded", "images_reused",
+              "staged_upload_calls", "throttle_points_spent", "listings_published", "listings_dry_run")
 
 
 def listing_metadata(report: dict[str, list[dict]]) -> dict[str, object]:
@@ -101,6 +107,42 @@ def listing_metadata(report: dict[str, list[dict]]) -> dict[str, object]:
     })
 
 
+def design_listing_metadata(haven: HavenResource, report: dict[str, list[dict]], asset_ids: list[str]) -> dict[str, dict]:
+    """One design partition's own metadata: its label, what happened to its listing (published, dry
+    run, unchanged or waiting, with the reason), its handle and admin link, and the product's main
+    image and price range (``preview``)."""
+    ctx = haven.ctx
+    labels = design_labels(ctx.engine, asset_ids)
+    rows: dict[str, tuple[str, dict]] = {}
+    for state in ("published", "unchanged", "waiting", "deleted"):
+        for row in report.get(state, ()):
+            rows[row["asset_id"]] = (state, row)
+    out: dict[str, dict] = {}
+    for asset_id in asset_ids:
+        label = labels[asset_id]
+        state, row = rows.get(asset_id, ("waiting", {"reason": "not published"}))
+        if state == "published" and row.get("dry_run"):
+            state = "dry run (recorded in shopify_outbox, nothing sent)"
+        elif state == "unchanged":
+            state = "unchanged (nothing sent: the shop has this input)"
+        elif state == "deleted":
+            state = "deleted on Shopify (reported, not recreated)"
+        user_id = row.get("user_id")
+        out[asset_id] = without_none({
+            "design": dg.MetadataValue.text(label),
+            "preview": dg.MetadataValue.md(design_product_markdown(ctx.engine, ctx.blob_store, user_id, asset_id, label))
+            if user_id else None,
+            "listing": dg.MetadataValue.text(state),
+            "reason": dg.MetadataValue.text(row["reason"]) if row.get("reason") else None,
+            "handle": dg.MetadataValue.text(row["handle"]) if row.get("handle") else None,
+            "variants": dg.MetadataValue.int(row["variants"]) if "variants" in row else None,
+            "images_uploaded": dg.MetadataValue.int(row["images_uploaded"]) if "images_uploaded" in row else None,
+            "images_reused": dg.MetadataValue.int(row["images_reused"]) if "images_reused" in row else None,
+            "shopify_admin_url": link(row.get("admin_url")),
+        })
+    return out
+
+
 @dg.asset(
     partitions_def=design_partitions,
     deps=[products],
@@ -119,5 +161,13 @@ def shopify_listings(context: dg.AssetExecutionContext, haven: HavenResource) ->
     not recreated. The metadata says per run: sent, unchanged, failed, images uploaded and reused,
     throttle points spent. A publish error fails the run after the others are published.
     """
-    report = publish_designs(haven, list(context.partition_keys), context.log)
-    return result_or_failure(report["failed"], "listing(s) failed", listing_metadata(report))
+    keys = list(context.partition_keys)
+    report = publish_designs(haven, keys, context.log)
+    metadata = listing_metadata(report)
+    if not report["failed"]:
+        # Each partition shows its own listing; the run's counts go on the run, not on every partition.
+        for key, design_metadata in design_listing_metadata(haven, report, keys).items():
+            context.add_asset_metadata(design_metadata, partition_key=key)
+        tag_run(context, {f"haven/{k}": str(metadata[k].value) for k in RUN_COUNTS})
+    result_or_failure(report["failed"], "listing(s) failed", metadata)
+    return dg.MaterializeResult()

@@ -6,11 +6,12 @@ import dagster as dg
 
 from haven_pipelines.defs.assets.approved_designs import GROUP, approved_design_assets
 from haven_pipelines.defs.assets.owners import designs_by_owner
-from haven_pipelines.defs.metadata import link, preview_markdown, table, without_none
+from haven_pipelines.defs.metadata import link, table, tag_run, without_none
 from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded
 from haven_pipelines.services.designs import scenes_for_design
+from haven_pipelines.services.previews import design_gallery, design_labels, gallery_markdown
 from haven_pipelines.services.render import RenderOutcome, RenderService, RenderTask
 
 # Runs that may call Dynamic Mockups share this pool; deploy/dagster.postgres.yaml sizes it for the
@@ -90,12 +91,11 @@ def render_designs(
 
 
 def render_metadata(report: dict[str, object]) -> dict[str, object]:
-    """The materialisation metadata of a render report: counts, credits, remaining, preview, links."""
+    """Counts and credits of a render report: the figures of whatever the report covers (one design,
+    or a whole run), with remaining credits and a table of the renders."""
     outcomes: list[RenderOutcome] = report["outcomes"]  # type: ignore[assignment]
     usage = report["usage"]  # type: ignore[assignment]
     count = lambda *s: sum(o.status in s for o in outcomes)  # noqa: E731
-    images = [o for o in outcomes if o.url and o.status in ("completed", "approved", "skipped")]
-    first = images[0] if images else None
     remaining_annual = min((u.remaining_annual for u in usage.values()), default=None)
     remaining_monthly = min((u.remaining_monthly for u in usage.values()), default=None)
     return without_none({
@@ -109,10 +109,46 @@ def render_metadata(report: dict[str, object]) -> dict[str, object]:
         # With several users in one run, the lowest figure is the one to watch.
         "remaining_annual_credits": dg.MetadataValue.int(remaining_annual) if remaining_annual is not None else None,
         "remaining_monthly_credits": dg.MetadataValue.int(remaining_monthly) if remaining_monthly is not None else None,
-        "preview": preview_markdown(first.thumbnail_url or first.url if first else None, "first mockup"),
-        "first_mockup": link(first.url) if first else None,
-        "renders": table([o.__dict__ for o in outcomes], ["asset_id", "scene", "status", "credits_used", "url", "error"]),
+        "renders": table([o.__dict__ for o in outcomes], ["asset_id", "scene", "status", "credits_used", "mockup_id", "error"]),
     })
+
+
+def design_render_metadata(haven: HavenResource, report: dict[str, object], asset_ids: list[str]) -> dict[str, dict[str, object]]:
+    """One design partition's own metadata, by design: its label, its renders' counts and credits
+    in this run, its owner's remaining credits, and its mockups as images the UI shows inline with
+    the scene under each (``preview``), plus the first mockup's link."""
+    ctx = haven.ctx
+    outcomes: list[RenderOutcome] = report["outcomes"]  # type: ignore[assignment]
+    refused: dict[str, str] = report["refused"]  # type: ignore[assignment]
+    usage = report["usage"]  # type: ignore[assignment]
+    owners, _unknown = designs_by_owner(ctx.engine, asset_ids)
+    owner = {a: u for u, ids in owners.items() for a in ids}
+    labels = design_labels(ctx.engine, asset_ids)
+    out: dict[str, dict[str, object]] = {}
+    for asset_id in asset_ids:
+        mine = [o for o in outcomes if o.asset_id == asset_id]
+        user_usage = {owner[asset_id]: usage[owner[asset_id]]} if owner.get(asset_id) in usage else {}
+        figures = render_metadata({"outcomes": mine, "refused": {k: v for k, v in refused.items() if k == asset_id},
+                                   "usage": user_usage})
+        gallery = design_gallery(ctx.engine, ctx.blob_store, asset_id)
+        first = next((o for o in mine if o.url), None)
+        # Name and pictures first: the UI lists metadata in this order.
+        out[asset_id] = without_none({
+            "design": dg.MetadataValue.text(labels[asset_id]),
+            "preview": dg.MetadataValue.md(gallery_markdown(labels[asset_id], gallery)),
+            "mockups_shown": dg.MetadataValue.int(sum(1 for g in gallery if g.src)),
+            **figures,
+            "first_mockup": link(first.url) if first else None,
+        })
+    return out
+
+
+def run_totals(report: dict[str, object]) -> dict[str, str]:
+    """The whole run's figures as run tags (``haven/renders_done``...): what the run did in all,
+    kept off the partitions so that no design shows another's work."""
+    figures = render_metadata(report)
+    return {f"haven/{k}": str(figures[k].value) for k in ("renders_done", "renders_skipped", "renders_failed",
+                                                          "designs_refused", "credits_charged")}
 
 
 class MockupsConfig(dg.Config):
@@ -145,14 +181,23 @@ def mockups(
     does not fit is not rendered, nothing is charged, and the run fails naming the remaining
     credits (after rendering the designs that did fit). Failed renders are refunded and queued for
     retry; they are counted here but do not fail the run.
+
+    Each design partition's materialisation is that design's own: its name (the quote), its mockups
+    as pictures with the scene under each ("preview"), its renders and credits in this run. The
+    run's totals are the run's ``haven/*`` tags.
     """
-    report = render_designs(haven, budget, list(context.partition_keys), context.log,
+    keys = list(context.partition_keys)
+    report = render_designs(haven, budget, keys, context.log,
                             scenes=list(config.scenes) or None, regenerate=config.regenerate)
-    metadata = render_metadata(report)
     refused: dict[str, str] = report["refused"]  # type: ignore[assignment]
     if refused:
         raise dg.Failure(
             description=f"{len(refused)} design(s) not rendered, nothing charged for them: " + "; ".join(list(refused.values())[:5]),
-            metadata=metadata,
+            metadata=render_metadata(report),
         )
-    return dg.MaterializeResult(metadata=metadata)
+    # Each partition gets its own design's figures and pictures; the run's totals go on the run.
+    # (A MaterializeResult's metadata would be copied onto every partition of the range.)
+    for key, metadata in design_render_metadata(haven, report, keys).items():
+        context.add_asset_metadata(metadata, partition_key=key)
+    tag_run(context, run_totals(report))
+    return dg.MaterializeResult()

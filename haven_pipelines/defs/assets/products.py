@@ -5,11 +5,12 @@ import dagster as dg
 from haven_pipelines.defs.assets.approved_designs import GROUP
 from haven_pipelines.defs.assets.mockups import mockups
 from haven_pipelines.defs.assets.owners import designs_by_owner
-from haven_pipelines.defs.metadata import result_or_failure, table
+from haven_pipelines.defs.metadata import result_or_failure, table, tag_run
 from haven_pipelines.defs.partitions import design_partitions
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
 from haven_pipelines.services.approvals import apply_design_decisions
+from haven_pipelines.services.previews import design_labels, design_product_markdown
 from haven_pipelines.services.products import ProductService
 
 
@@ -63,6 +64,35 @@ def product_metadata(report: dict[str, list[dict]]) -> dict[str, object]:
     }
 
 
+def design_product_metadata(haven: HavenResource, report: dict[str, list[dict]], asset_ids: list[str]) -> dict[str, dict]:
+    """One design partition's own metadata: its label, its product's status, variants and images,
+    and the product's main image and price range (``preview``), or why it waits."""
+    ctx = haven.ctx
+    labels = design_labels(ctx.engine, asset_ids)
+    built = {r["asset_id"]: r for r in report["built"]}
+    waiting = {r["asset_id"]: r for r in report["waiting"]}
+    out: dict[str, dict] = {}
+    for asset_id in asset_ids:
+        label = labels[asset_id]
+        row = built.get(asset_id)
+        if row is None:
+            reason = waiting.get(asset_id, {}).get("reason", "not built")
+            out[asset_id] = {"design": dg.MetadataValue.text(label), "status": dg.MetadataValue.text("waiting"),
+                             "reason": dg.MetadataValue.text(reason)}
+            continue
+        # Name and picture first: the UI lists metadata in this order.
+        out[asset_id] = {
+            "design": dg.MetadataValue.text(label),
+            "preview": dg.MetadataValue.md(design_product_markdown(ctx.engine, ctx.blob_store, row["user_id"], asset_id, label)),
+            "product_id": dg.MetadataValue.text(row["product_id"]),
+            "status": dg.MetadataValue.text(row["status"]),
+            "created": dg.MetadataValue.bool(bool(row["created"])),
+            "variants": dg.MetadataValue.int(row["variants"]),
+            "images": dg.MetadataValue.int(row["images"]),
+        }
+    return out
+
+
 @dg.asset(
     partitions_def=design_partitions,
     deps=[mockups],
@@ -80,5 +110,13 @@ def products(context: dg.AssetExecutionContext, haven: HavenResource) -> dg.Mate
     asks again. A design whose product cannot be built fails the run with the reason, after the
     others are built.
     """
-    report = build_products(haven, list(context.partition_keys), context.log)
-    return result_or_failure(report["failed"], "product(s) could not be built", product_metadata(report))
+    keys = list(context.partition_keys)
+    report = build_products(haven, keys, context.log)
+    metadata = product_metadata(report)
+    if not report["failed"]:
+        # Each partition shows its own product; the run's counts go on the run, not on every partition.
+        for key, design_metadata in design_product_metadata(haven, report, keys).items():
+            context.add_asset_metadata(design_metadata, partition_key=key)
+        tag_run(context, {f"haven/{k}": str(metadata[k].value) for k in ("products_built", "products_created")})
+    result_or_failure(report["failed"], "product(s) could not be built", metadata)
+    return dg.MaterializeResult()
