@@ -27,7 +27,7 @@ USER_TAG = "haven/user"
         "After every successful catalogue_job or generate_mockups_job run, launches credit_report_job to "
         "rebuild the analyst tables (credit usage by month, day and scene, render outcomes), so their "
         "figures follow daytime runs too (the nightly job rebuilds them itself). Spends no credits. "
-        "Off by default: start it under Automation, or `dagster sensor start credit_report_after_runs_sensor`."
+        "Stopped by default: start it under Automation, or `dagster sensor start credit_report_after_runs_sensor`."
     ),
 )
 def credit_report_after_runs_sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest:
