@@ -9,6 +9,7 @@ from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.stores.integrations import IntegrationStore
 from haven_pipelines.db.stores.pricing import PricingStore
 from haven_pipelines.definitions import build_resources
+from haven_pipelines.defs.assets.listings import RUN_COUNTS
 from haven_pipelines.defs.jobs import DESIGN_GRAPH
 from haven_pipelines.defs.resources import (
     BlobStoreResource,
@@ -20,9 +21,16 @@ from haven_pipelines.defs.resources import (
 from haven_pipelines_tests.fakes.shopify_server import FakeShopify
 
 
-def _listings(result) -> dict:
-    event = next(e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("shopify_listings"))
-    return {k: v.value for k, v in event.materialization.metadata.items()}
+def _listings(result, instance) -> dict:
+    """The run's publishing counts: the ``haven/<count>`` tags shopify_listings puts on its run."""
+    tags = instance.get_run_by_id(result.run_id).tags
+    return {name: float(tags[f"haven/{name}"]) for name in RUN_COUNTS}
+
+
+def _partition_listing(result) -> dict[str, str]:
+    """Each design partition's own ``listing`` entry."""
+    return {e.partition: e.materialization.metadata["listing"].value
+            for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("shopify_listings")}
 
 
 def test_listings_send_only_what_changed(app_db, instance, monkeypatch):
@@ -44,7 +52,7 @@ def test_listings_send_only_what_changed(app_db, instance, monkeypatch):
                     IntegrationStore(conn, user).connect("shopify", shop.shop_domain, shop.token, {"base_url": shop.base_url})
             first = dg.materialize(DESIGN_GRAPH, resources=build_resources(haven), instance=instance, tags=tags)
             assert first.success
-            listed = _listings(first)
+            listed = _listings(first, instance)
             images = listed["images_uploaded"]
             assert (listed["sent"], listed["unchanged"], listed["failed"], listed["images_reused"]) == (2, 0, 0, 0)
             assert images > 2 and shop.stats.uploads == images and len(shop.products) == 2
@@ -54,7 +62,7 @@ def test_listings_send_only_what_changed(app_db, instance, monkeypatch):
             shop.reset_stats()
             again = dg.materialize(DESIGN_GRAPH, resources=build_resources(haven), instance=instance, tags=tags)
             assert again.success
-            listed = _listings(again)
+            listed = _listings(again, instance)
             assert (listed["sent"], listed["unchanged"], listed["images_uploaded"], listed["throttle_points_spent"]) == (0, 2, 0, 0)
             assert shop.stats.requests == 0 and shop.stats.uploads == 0
 
@@ -64,8 +72,12 @@ def test_listings_send_only_what_changed(app_db, instance, monkeypatch):
                 PricingStore(conn, changer).set_override("8x10", "26.00", "51.00", "10.50", "8.00")
             shop.reset_stats()
             third = dg.materialize(DESIGN_GRAPH, resources=build_resources(haven), instance=instance, tags=tags)
-            listed = _listings(third)
+            listed = _listings(third, instance)
             assert (listed["sent"], listed["unchanged"], listed["images_uploaded"], listed["images_reused"]) == (1, 1, 0, images // 2)
             assert shop.operation_counts["productSet"] == 1 and shop.operation_counts["stagedUploadsCreate"] == 0
+            # Each design's partition says what happened to its own listing, not the run's figures.
+            changed, kept = ids
+            states = _partition_listing(third)
+            assert states[kept].startswith("unchanged") and states[changed] == "published", states
     finally:
         engine.dispose()
