@@ -48,6 +48,7 @@ def non_default(tmp: Path) -> dict[str, tuple[str, object]]:
         "HAVEN_SHOPIFY_BASE_URL": ("http://127.0.0.1:8081", "http://127.0.0.1:8081"),
         "HAVEN_NIGHTLY_HOUR": ("5", 5),
         "HAVEN_SHOP_TIMEZONE": ("Europe/Paris", "Europe/Paris"),
+        "HAVEN_DB_ROLE_PREFIX": ("haven_staging_", "haven_staging_"),
     }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from haven_pipelines.db.tables import mockup_credit_usage as usage_t
 from haven_pipelines.db.tables import mockups as mockups_t
 from haven_pipelines.db.tables import user_settings, users
+from haven_pipelines.db.tenancy import cross_tenant_connection, cross_tenant_transaction
 
 TABLE_PREFIX = "analytics_"
 
@@ -30,7 +31,7 @@ def _ledger_frame(engine: Engine) -> pd.DataFrame:
         usage_t.c.user_id, usage_t.c.year, usage_t.c.month, usage_t.c.operation, usage_t.c.scene,
         usage_t.c.renderer, usage_t.c.credits, usage_t.c.seq,
     )
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         rows = conn.execute(stmt).mappings().all()
     frame = pd.DataFrame(rows, columns=["user_id", "year", "month", "operation", "scene", "renderer", "credits", "seq"])
     return frame.astype({"year": "int64", "month": "int64", "credits": "int64", "seq": "int64"})
@@ -40,7 +41,7 @@ def credit_usage_monthly(engine: Engine) -> pd.DataFrame:
     """Per user, year and month: generations, regenerations, refunds (credits), net credits, the soft
     limit and the share of it used, and the annual budget left after that month."""
     ledger = _ledger_frame(engine)
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         settings = pd.DataFrame(
             conn.execute(select(users.c.id.label("user_id"), users.c.email, user_settings.c.annual_mockup_budget,
                                 user_settings.c.monthly_mockup_soft_limit)
@@ -89,7 +90,7 @@ def render_outcomes(engine: Engine) -> pd.DataFrame:
     """Per renderer and scene: completed (incl. approved and rejected), failed, in progress, and the
     mean render latency in milliseconds where the renderer reported it."""
     stmt = select(mockups_t.c.renderer, mockups_t.c.scene, mockups_t.c.status, mockups_t.c.renderer_metadata)
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         rows = conn.execute(stmt).mappings().all()
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in OUTCOME_COLUMNS})
@@ -119,15 +120,21 @@ def _dtype(column: str) -> str:
 def write_table(engine: Engine, name: str, frame: pd.DataFrame) -> int:
     """Replace ``analytics_<name>`` in the app database with ``frame``; returns the rows written."""
     table = f"{TABLE_PREFIX}{name}"
-    with engine.begin() as conn:
+    with cross_tenant_transaction(engine) as conn:
         frame.to_sql(table, conn, if_exists="replace", index=False)
     return len(frame)
+
+
+def read_table(engine: Engine, name: str) -> pd.DataFrame:
+    """The stored ``analytics_<name>`` table (read as the pipeline role, which owns it)."""
+    with cross_tenant_connection(engine) as conn:
+        return pd.read_sql_table(f"{TABLE_PREFIX}{name}", conn)
 
 
 def ledger_totals(engine: Engine) -> dict[str, int]:
     """Net credits charged and credits on mockups, for the balance check (they must be equal once no
     reservation is open)."""
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         charged = conn.execute(select(func.coalesce(func.sum(usage_t.c.credits), 0))).scalar_one()
         on_mockups = conn.execute(select(func.coalesce(func.sum(mockups_t.c.credits_used), 0))).scalar_one()
     return {"charged": int(charged), "on_mockups": int(on_mockups)}

@@ -15,11 +15,12 @@ from haven_pipelines.db.stores.designs import approved_designs_page as _approved
 from haven_pipelines.db.tables import assets, quotes
 from haven_pipelines.domain.errors import NotFound
 from haven_pipelines.domain.scenes import scenes_for_collection
+from haven_pipelines.db.tenancy import cross_tenant_connection
 
 
 def owner_of(engine: Engine, asset_id: str) -> str:
     """The id of the user who owns design ``asset_id``; NotFound when there is no such design."""
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         user_id = conn.execute(select(assets.c.user_id).where(assets.c.id == asset_id)).scalar()
     if user_id is None:
         raise NotFound("design asset", asset_id)
@@ -28,7 +29,7 @@ def owner_of(engine: Engine, asset_id: str) -> str:
 
 def scenes_for_design(engine: Engine, asset_id: str) -> list[str]:
     """The system scene keys that the design's quote collection recommends (all five when unknown)."""
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         collection = conn.execute(
             select(quotes.c.collection).select_from(assets.outerjoin(quotes, assets.c.quote_id == quotes.c.id))
             .where(assets.c.id == asset_id)
