@@ -88,7 +88,7 @@ def grant_analyst(engine: Engine, user_ref: str, login: str) -> AnalystGrant:
         exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": login}).first() is not None
         # Identifiers cannot be bound parameters; the name was checked against _LOGIN above.
         if not exists:
-            conn.execute(text(f'CREATE ROLE "{login}" LOGIN NOINHERIT'))
+            conn.execute(text(f'CREATE ROLE "{login}" LOGIN'))
         conn.execute(text(f'GRANT "{roles.shop_analyst}" TO "{login}"'))
         cross_tenant(conn)  # analyst_logins is the pipeline's table, not the application's
         conn.execute(text("INSERT INTO analyst_logins (login, user_id) VALUES (:login, :user_id) "
