@@ -140,7 +140,15 @@ def _scenario(deploy: Deployment) -> None:
     assert deploy.instance.get_run_records() == []
     deploy.start_daemon()
 
-    with deploy.engine() as admin, admin.connect() as hold_mockups, admin.connect() as hold_settings:
+    admin = create_engine(deploy.app_url)  # the admin's (the deployment's engine() keeps one connection)
+    try:
+        _stall_fail_sweep(deploy, admin, user_id, asset_id)
+    finally:
+        admin.dispose()
+
+
+def _stall_fail_sweep(deploy: Deployment, admin, user_id: str, asset_id: str) -> None:
+    with admin.connect() as hold_mockups, admin.connect() as hold_settings:
         hold_mockups.execute(text("LOCK TABLE mockups IN SHARE MODE"))  # an INSERT waits; reads go on
         config = {"ops": {"generate_mockups": {"config": {"user": EMAIL, "asset_ids": [asset_id], "scenes": [SCENE]}}}}
         deploy.run_program("dagster", "job", "launch", "-j", "generate_mockups_job", "-w", str(WORKSPACE),
@@ -175,7 +183,10 @@ def _scenario(deploy: Deployment) -> None:
             hold_mockups.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         hold_settings.rollback()
         hold_mockups.rollback()
+    _retry_finishes(deploy, user_id, first, retry, monitor_seconds)
 
+
+def _retry_finishes(deploy: Deployment, user_id: str, first, retry, monitor_seconds: float) -> None:
     done = deploy.wait_for("the retry to finish", lambda: next(
         (r for r in deploy.runs() if r.run_id == retry.run_id and r.finished), None), WAIT)
     assert done.status == "SUCCESS", deploy.report()
