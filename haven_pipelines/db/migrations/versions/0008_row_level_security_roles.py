@@ -4,8 +4,8 @@ Revision ID: 0008
 Revises: 0003
 Create Date: 2026-12-02
 
-PostgreSQL only (on SQLite this revision changes nothing: the stores' own ``user_id`` filters are
-the scoping there). Roles are cluster-wide, so their names come from ``HAVEN_DB_ROLE_PREFIX``
+PostgreSQL only, but for the (unused) ``analyst_logins`` table, which both backends get so that
+the models stay one (on SQLite the stores' own ``user_id`` filters are the scoping). Roles are cluster-wide, so their names come from ``HAVEN_DB_ROLE_PREFIX``
 (default ``haven_``; see :func:`haven_pipelines.settings.db_roles`) when the migration runs:
 
 - ``<prefix>app``: the application. Reads and writes every application table, but row-level
@@ -33,6 +33,7 @@ this database; the roles stay, because other databases on the same server may us
 import os
 import re
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
@@ -75,6 +76,13 @@ END $$""")
 
 
 def upgrade() -> None:
+    # The mapping of per-shop analyst logins exists on both backends (the model is one), used on PostgreSQL.
+    op.create_table(
+        "analyst_logins",
+        sa.Column("login", sa.String(63), primary_key=True),
+        sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     r = _roles()
@@ -91,12 +99,6 @@ DO $$ BEGIN
     END IF;
 END $$""")
 
-    op.execute("""
-CREATE TABLE analyst_logins (
-    login text PRIMARY KEY,
-    user_id varchar(36) NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    created_at timestamptz NOT NULL DEFAULT now()
-)""")
     # The shop analyst's policy asks this function, not the table: the logins read nothing directly.
     op.execute("""
 CREATE FUNCTION haven_analyst_user_id() RETURNS text
@@ -151,6 +153,7 @@ FROM mockup_credit_usage GROUP BY user_id, year, month""")
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
+        op.drop_table("analyst_logins")
         return
     r = _roles()
     app, pipeline, analyst, shop = r["app"], r["pipeline"], r["analyst"], r["shop_analyst"]
