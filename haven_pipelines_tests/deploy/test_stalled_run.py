@@ -13,11 +13,13 @@ stuck on a lock or a silent socket would). The run is launched with ``dagster/ma
 
 1. the monitor fails the run ("Exceeded maximum runtime") and terminates it; its render thread is
    still blocked, holding an open reservation;
-2. before the retry may read the user's guardrails, the test takes a lock on ``user_settings`` too,
-   so the retry Dagster launched waits before it reserves anything;
+2. the stalled run is tagged ``haven/test-hold=held``, a tag the test's copy of the profile limits
+   to 0 runs at once: the retry Dagster launches inherits the tag and waits in the queue, so the
+   sweeper below runs first (in production the sweeper runs nightly, and a retry launched at once
+   takes the open reservation over under the same idempotency key instead);
 3. the sweeper runs (``CreditLedger.sweep``, the nightly's op) and refunds exactly that reservation;
-4. the stalled run's database session is ended (its worker would otherwise carry on later), and
-   both locks are released;
+4. the stalled run's database session is ended (its worker would otherwise carry on later), the
+   lock is released, and the retry is let out of the queue (its hold tag changed);
 5. the retry renders the mockup under a new reservation and succeeds.
 
 Then the ledger is exact: one reservation refunded by the sweeper, one committed to the mockup,
@@ -55,6 +57,7 @@ EMAIL = "stall@haven.test"
 SCENE = "bedroom"
 MAX_RUNTIME = 20  # seconds: long enough for the run to load and reserve on a shared 2-core machine
 POLL_SECONDS = 2
+HOLD_TAG = "haven/test-hold"
 WAIT = 300.0
 
 
@@ -77,7 +80,10 @@ def deployment(tmp_path, monkeypatch):
         profile = deploy.root / "dagster_home" / "dagster.yaml"
         text_ = profile.read_text()
         assert text_.count("poll_interval_seconds: 30") == 1, "deploy profile: expected one monitor poll interval"
-        profile.write_text(text_.replace("poll_interval_seconds: 30", f"poll_interval_seconds: {POLL_SECONDS}"))
+        text_ = text_.replace("poll_interval_seconds: 30", f"poll_interval_seconds: {POLL_SECONDS}")
+        anchor = "    tag_concurrency_limits:\n"
+        assert text_.count(anchor) == 1, "deploy profile: expected one tag_concurrency_limits list"
+        profile.write_text(text_.replace(anchor, anchor + f"      - key: {HOLD_TAG}\n        value: held\n        limit: 0\n"))
         for name, value in deploy.env.items():
             monkeypatch.setenv(name, value)
         yield deploy
@@ -148,7 +154,7 @@ def _scenario(deploy: Deployment) -> None:
 
 
 def _stall_fail_sweep(deploy: Deployment, admin, user_id: str, asset_id: str) -> None:
-    with admin.connect() as hold_mockups, admin.connect() as hold_settings:
+    with admin.connect() as hold_mockups:
         hold_mockups.execute(text("LOCK TABLE mockups IN SHARE MODE"))  # an INSERT waits; reads go on
         config = {"ops": {"generate_mockups": {"config": {"user": EMAIL, "asset_ids": [asset_id], "scenes": [SCENE]}}}}
         deploy.run_program("dagster", "job", "launch", "-j", "generate_mockups_job", "-w", str(WORKSPACE),
@@ -160,8 +166,9 @@ def _stall_fail_sweep(deploy: Deployment, admin, user_id: str, asset_id: str) ->
                                if _waiting_on(hold_mockups, "mockups") else None, WAIT)
         assert len(held) == 1
         stalled_pid = _waiting_on(hold_mockups, "mockups")
-        # From here the retry's first read of the user's guardrails waits too, before it can reserve.
-        hold_settings.execute(text("LOCK TABLE user_settings IN ACCESS EXCLUSIVE MODE"))
+        # The retry inherits this tag and stays queued until the test lets it go.
+        running = next(r for r in deploy.runs() if r.status == "STARTED")
+        deploy.instance.add_run_tags(running.run_id, {HOLD_TAG: "held"})
 
         first = deploy.wait_for("the run monitor to fail the stalled run",
                                 lambda: next((r for r in deploy.runs() if r.status == "FAILURE"), None), WAIT)
@@ -172,9 +179,10 @@ def _stall_fail_sweep(deploy: Deployment, admin, user_id: str, asset_id: str) ->
         monitor_seconds = stamps["PIPELINE_FAILURE"] - stamps["PIPELINE_START"]
         assert any(f"Exceeded maximum runtime of {MAX_RUNTIME} seconds" in (m or "") for m in messages), messages[-15:]
         assert MAX_RUNTIME <= monitor_seconds, monitor_seconds
-        retry = deploy.wait_for("Dagster to launch the retry",
-                                lambda: next((r for r in deploy.runs() if r.tags.get("dagster/parent_run_id") == first.run_id
-                                              and r.status in ("STARTED", "STARTING")), None), WAIT)
+        retry = deploy.wait_for("Dagster to queue the retry",
+                                lambda: next((r for r in deploy.runs() if r.tags.get("dagster/parent_run_id") == first.run_id),
+                                             None), WAIT)
+        assert retry.status == "QUEUED" and retry.tags.get(HOLD_TAG) == "held"
         assert retry.tags.get("dagster/retry_number") == "1" and retry.job_name == "generate_mockups_job"
         assert [r["id"] for r in _reservations(deploy, user_id) if r["status"] == "open"] == [held[0]["id"]]
 
@@ -184,8 +192,8 @@ def _stall_fail_sweep(deploy: Deployment, admin, user_id: str, asset_id: str) ->
         # The stalled worker would carry on once the lock went; it was failed, so it is ended.
         for pid in stalled_pid:
             hold_mockups.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        hold_settings.rollback()
         hold_mockups.rollback()
+    deploy.instance.add_run_tags(retry.run_id, {HOLD_TAG: "released"})
     _retry_finishes(deploy, user_id, first, retry, monitor_seconds)
 
 
