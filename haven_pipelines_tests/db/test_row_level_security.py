@@ -23,7 +23,7 @@ from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.stores.activity import ActivityStore
 from haven_pipelines.db.stores.approvals import ApprovalStore
 from haven_pipelines.db.stores.base import UserScopedStore
-from haven_pipelines.db.stores.designs import approved_designs_page
+from haven_pipelines.db.stores.designs import DesignStore, approved_designs_page
 from haven_pipelines.db.stores.integrations import IntegrationStore
 from haven_pipelines.db.stores.ledger import CreditLedger
 from haven_pipelines.db.stores.retries import RetryStore
@@ -281,3 +281,44 @@ def test_grant_analyst_refuses_bad_names_and_the_deployments_roles(admin, roles,
     for bad in ("Robert'); DROP TABLE users;--", "", "UPPER", roles.app, roles.pipeline):
         with pytest.raises(ValidationError, match="login"):
             grant_analyst(admin, "a@example.com", bad)
+
+
+def test_the_application_works_as_its_role_supervised_flow_pricing_and_create(pg_url, admin, app_engine, tmp_path):
+    """The use cases, run through an application-role engine: a forgotten scope would read nothing
+    or be refused by a policy. Render (supervised), approve, build, publish (dry run: the outbox),
+    a price override that rebuilds, a product created from a request with a quote, the review queue."""
+    from haven_pipelines.integrations.blobstore import LocalBlobStore
+    from haven_pipelines.services import review
+    from haven_pipelines.services.approvals import decide
+    from haven_pipelines.services.context import build_context
+    from haven_pipelines.services.pricing import set_price
+    from haven_pipelines.services.product_views import create_from_request, product_view
+    from haven_pipelines.services.products import ProductService
+    from haven_pipelines.services.render import RenderService, RenderTask
+    from haven_pipelines.services.renderers import LocalRendererAdapter
+    from haven_pipelines_tests.services.conftest import World
+
+    ctx = build_context(engine=app_engine, blob=LocalBlobStore(tmp_path / "images"),
+                        renderer_impl=LocalRendererAdapter(workers=1, width=400))
+    world = World(ctx)
+    user = world.user("shop@example.com")  # supervised
+    design = world.design(user)
+    outcome = RenderService(ctx).render_batch(user, [RenderTask(design, "bedroom")]).outcomes[0]
+    assert outcome.status == "completed" and outcome.approval_item_id
+    assert [i["id"] for i in review.pending_items(app_engine, user)] == [outcome.approval_item_id]
+    decide(app_engine, user, outcome.approval_item_id, "approved")
+    service = ProductService(ctx)
+    built = service.build_for_design(user, design)
+    published = service.publish(user, built.product_id, require_approval=False)
+    assert published.dry_run
+    change = set_price(ctx, user, "8x10", base="31.00")
+    assert change.rebuilt == [built.product_id]
+    with world.ctx.engine.connect() as conn:
+        quote = DesignStore(conn, user).list_quotes(limit=1).rows[0]["id"]
+    created = create_from_request(ctx, user, {"title": "Made by request", "quoteId": quote,
+                                              "variants": [{"size": "8x10", "price": "20.00"}]})
+    assert product_view(app_engine, user, created["id"])["quote_text"] == "Rest is a form of courage"
+    with admin.connect() as conn:  # what the admin sees: every write landed, as the user's
+        assert _count(conn, t.shopify_outbox, user_id=user) >= 1
+        assert _count(conn, t.mockup_credit_usage, user_id=user) == 1
+        assert conn.execute(select(t.products.c.quote_id).where(t.products.c.id == created["id"])).scalar_one() == quote

@@ -19,7 +19,8 @@ stuck on a lock or a silent socket would). The run is launched with ``dagster/ma
    takes the open reservation over under the same idempotency key instead);
 3. the sweeper runs (``CreditLedger.sweep``, the nightly's op) and refunds exactly that reservation;
 4. the stalled run's database session is ended (its worker would otherwise carry on later), the
-   lock is released, and the retry is let out of the queue (its hold tag changed);
+   lock is released, and the retry is let out of the queue (its hold tag changed, and its time
+   limit put back to the job's own: it inherited the launch's short one);
 5. the retry renders the mockup under a new reservation and succeeds.
 
 Then the ledger is exact: one reservation refunded by the sweeper, one committed to the mockup,
@@ -45,6 +46,7 @@ from haven_pipelines.db.stores.designs import DesignStore
 from haven_pipelines.db.stores.ledger import CreditLedger
 from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
 from haven_pipelines.db.tables import credit_reservations, mockups, new_id
+from haven_pipelines.defs.run_limits import MAX_RUNTIME_TAG, RENDER_MAX_RUNTIME_SECONDS
 from haven_pipelines.domain.keys import design_key
 from haven_pipelines.integrations.blobstore import LocalBlobStore
 from haven_pipelines.services.demo import SIZE, draw_design
@@ -193,7 +195,8 @@ def _stall_fail_sweep(deploy: Deployment, admin, user_id: str, asset_id: str) ->
         for pid in stalled_pid:
             hold_mockups.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         hold_mockups.rollback()
-    deploy.instance.add_run_tags(retry.run_id, {HOLD_TAG: "released"})
+    # Let the retry go, with the job's own time limit (it inherited the short one this test launched with).
+    deploy.instance.add_run_tags(retry.run_id, {HOLD_TAG: "released", MAX_RUNTIME_TAG: str(RENDER_MAX_RUNTIME_SECONDS)})
     _retry_finishes(deploy, user_id, first, retry, monitor_seconds)
 
 
