@@ -19,6 +19,7 @@ a bad value: the scripts run it before anything else.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -35,6 +36,8 @@ DEFAULT_NIGHTLY_HOUR = 2
 DEFAULT_SHOP_TIMEZONE = "UTC"
 #: More products than this to send (or to check) in one run go through one Shopify bulk operation.
 DEFAULT_SHOPIFY_BULK_THRESHOLD = 250
+DEFAULT_DB_ROLE_PREFIX = "haven_"
+_ROLE_PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 
 #: Settings field -> the environment variable it is read from.
 VARIABLES: dict[str, str] = {
@@ -57,6 +60,7 @@ VARIABLES: dict[str, str] = {
     "shopify_bulk_threshold": "HAVEN_SHOPIFY_BULK_THRESHOLD",
     "nightly_hour": "HAVEN_NIGHTLY_HOUR",
     "shop_timezone": "HAVEN_SHOP_TIMEZONE",
+    "db_role_prefix": "HAVEN_DB_ROLE_PREFIX",
 }
 
 
@@ -87,6 +91,7 @@ class Settings:
     shopify_bulk_threshold: int
     nightly_hour: int
     shop_timezone: str
+    db_role_prefix: str = DEFAULT_DB_ROLE_PREFIX
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -148,6 +153,7 @@ class Settings:
             or DEFAULT_SHOPIFY_BULK_THRESHOLD,
             nightly_hour=_hour(*raw("nightly_hour")),
             shop_timezone=_timezone(*raw("shop_timezone")),
+            db_role_prefix=_role_prefix(*raw("db_role_prefix")),
         )
 
     def safe_items(self) -> dict[str, str]:
@@ -189,6 +195,44 @@ def nightly_schedule_settings(environ: Mapping[str, str] | None = None) -> tuple
     """
     env = os.environ if environ is None else environ
     return nightly_hour(env.get(VARIABLES["nightly_hour"])), shop_timezone(env.get(VARIABLES["shop_timezone"]))
+
+
+@dataclass(frozen=True)
+class DbRoles:
+    """The PostgreSQL role names of one deployment (see migration 0008 and the README).
+
+    Roles are cluster-wide, so every name shares the prefix ``HAVEN_DB_ROLE_PREFIX``: two
+    deployments (or two test sessions) on one server use different prefixes.
+    """
+
+    prefix: str
+
+    @property
+    def app(self) -> str:
+        """The application role: tenant rows only, selected by ``haven.user_id``."""
+        return f"{self.prefix}app"
+
+    @property
+    def pipeline(self) -> str:
+        """The cross-tenant pipeline role (sensors, the nightly, analytics, the sweeper)."""
+        return f"{self.prefix}pipeline"
+
+    @property
+    def analyst(self) -> str:
+        """Read-only on the analyst tables and usage views, every tenant."""
+        return f"{self.prefix}analyst"
+
+    @property
+    def shop_analyst(self) -> str:
+        """The group of per-shop analyst logins (``haven db grant-analyst``)."""
+        return f"{self.prefix}shop_analyst"
+
+
+def db_roles(environ: Mapping[str, str] | None = None) -> DbRoles:
+    """The role names from ``HAVEN_DB_ROLE_PREFIX`` (default ``haven_``), reading only that variable."""
+    env = os.environ if environ is None else environ
+    value = env.get(VARIABLES["db_role_prefix"])
+    return DbRoles(_role_prefix(value if value is None or value.strip() else None, VARIABLES["db_role_prefix"]))
 
 
 def data_dir() -> Path:
@@ -318,6 +362,15 @@ def _timezone(value: Any, label: str) -> str:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError(label, f"not an IANA time zone: {value!r}") from None
+    return text
+
+
+def _role_prefix(value: Any, label: str) -> str:
+    if value is None:
+        return DEFAULT_DB_ROLE_PREFIX
+    text = str(value).strip()
+    if not _ROLE_PREFIX.match(text):
+        raise ValidationError(label, f"must be lower-case letters, digits and _ (at most 40, not starting with a digit), got {value!r}")
     return text
 
 

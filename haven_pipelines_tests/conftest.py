@@ -6,6 +6,11 @@ dropped afterwards, so that parallel sessions never share state. Where no server
 tests skip with the reason, except under CI (``CI`` set to ``true``, ``1`` or ``yes``), where they
 fail: CI must run them.
 
+PostgreSQL roles are server-wide, and the migrations create some (migration 0008): each session
+sets ``HAVEN_DB_ROLE_PREFIX`` to a prefix of its own (unless the caller set one), so concurrent
+sessions never share or drop each other's roles, and drops every role with that prefix at its end,
+after its databases are gone.
+
 Migrating costs far more than copying, so each backend is migrated once per test session into a
 template (a PostgreSQL database named uniquely for this session, dropped at its end; a SQLite file in
 the session's temporary folder) and every test gets its own copy of it (``CREATE DATABASE ...
@@ -94,6 +99,41 @@ def copy_sqlite_template(template: Path, folder: Path, name: str = "haven.db") -
     target = folder / name
     shutil.copy(template, target)
     return f"sqlite:///{target}"
+
+
+def session_role_prefix() -> str:
+    """The database-role prefix of this test session (``HAVEN_DB_ROLE_PREFIX``)."""
+    return os.environ["HAVEN_DB_ROLE_PREFIX"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_roles() -> Iterator[str]:
+    """A role prefix unique to this session (set in the environment, so launched processes share
+    it), and at the session's end, after every database of the session is dropped, its roles dropped."""
+    chosen = os.environ.get("HAVEN_DB_ROLE_PREFIX")
+    prefix = chosen or f"haven_t{uuid.uuid4().hex[:10]}_"
+    os.environ["HAVEN_DB_ROLE_PREFIX"] = prefix
+    try:
+        yield prefix
+    finally:
+        if not chosen:
+            os.environ.pop("HAVEN_DB_ROLE_PREFIX", None)
+            if _pg_state.get("reason", "unchecked") is None:
+                drop_roles(prefix)
+
+
+def drop_roles(prefix: str) -> list[str]:
+    """Drop every role whose name starts with ``prefix`` (logins first, then the group roles)."""
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    try:
+        with admin.connect() as conn:
+            names = conn.execute(text("SELECT rolname FROM pg_roles WHERE left(rolname, length(:p)) = :p "
+                                      "ORDER BY rolcanlogin DESC, rolname"), {"p": prefix}).scalars().all()
+            for name in names:
+                conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+        return list(names)
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

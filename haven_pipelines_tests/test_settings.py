@@ -49,6 +49,7 @@ def non_default(tmp: Path) -> dict[str, tuple[str, object]]:
         "HAVEN_SHOPIFY_BULK_THRESHOLD": ("40", 40),
         "HAVEN_NIGHTLY_HOUR": ("5", 5),
         "HAVEN_SHOP_TIMEZONE": ("Europe/Paris", "Europe/Paris"),
+        "HAVEN_DB_ROLE_PREFIX": ("haven_staging_", "haven_staging_"),
     }
 
 

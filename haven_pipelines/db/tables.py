@@ -33,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 
@@ -504,4 +505,14 @@ shopify_bulk_operations = Table(
     *_timestamps(),
     CheckConstraint(_in("status", BULK_STATUSES), name="status_valid"),
     Index("ix_shopify_bulk_operations_user_id_status", "user_id", "status"),
+)
+
+# PostgreSQL's per-shop analyst logins (``haven db grant-analyst``): which user's usage each login
+# reads. Not a tenant table: only the pipeline role and the owner touch it (migration 0008).
+analyst_logins = Table(
+    "analyst_logins",
+    metadata,
+    Column("login", String(63), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

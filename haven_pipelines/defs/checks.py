@@ -25,7 +25,7 @@ from haven_pipelines.defs.metadata import examples
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.defs.schemas import SCHEMAS
 from haven_pipelines.domain.credits import SOFT_LIMIT_WARNING_RATIO, credit_card
-from haven_pipelines.services.analytics import TABLE_PREFIX
+from haven_pipelines.services.analytics import TABLE_PREFIX, read_table
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,7 @@ def _table_check(asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=asset, name=f"{name}_matches_model",
                     description=f"The stored table {TABLE_PREFIX}{name} passes its pandera model.")
     def _check(haven: HavenResource) -> dg.AssetCheckResult:
-        with haven.ctx.engine.connect() as conn:
-            frame = pd.read_sql_table(f"{TABLE_PREFIX}{name}", conn)
+        frame = read_table(haven.ctx.engine, name)
         return frame_rule(name, frame).result()
 
     return _check

@@ -36,6 +36,7 @@ from haven_pipelines.defs.assets.owners import designs_by_owner
 from haven_pipelines.defs.assets.products import build_products, design_product_metadata, product_metadata, products
 from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
+from haven_pipelines.defs.run_limits import PUBLISH_RUN_TAGS, RENDER_RUN_TAGS
 from haven_pipelines.domain.errors import BudgetExceeded, NotFound, ValidationError
 from haven_pipelines.services.designs import approved_designs_page, owner_of, scenes_for_design
 from haven_pipelines.services.previews import design_labels
@@ -237,7 +238,7 @@ def publish_product(context: dg.OpExecutionContext, config: ProductConfig, haven
     context.add_output_metadata(metadata)
 
 
-@dg.job(description=(
+@dg.job(tags=PUBLISH_RUN_TAGS, description=(
     "Publish one product to Shopify with productSet (recorded in the outbox only, in dry run). In "
     "supervised or assisted mode the product's current content must be approved. Spends no credits."
 ))
@@ -259,7 +260,7 @@ def retire_product(context: dg.OpExecutionContext, config: RetireConfig, haven: 
     context.add_output_metadata(metadata)
 
 
-@dg.job(description="Retire one product (underperformer, manual or seasonal) and archive it on Shopify. Spends no credits.")
+@dg.job(tags=PUBLISH_RUN_TAGS, description="Retire one product (underperformer, manual or seasonal) and archive it on Shopify. Spends no credits.")
 def retire_product_job():
     """Retire a product from the launchpad."""
     retire_product()
@@ -343,7 +344,7 @@ def refresh_analyst_tables(context: dg.OpExecutionContext, haven: HavenResource)
         context.log_event(dg.AssetMaterialization(asset_key=asset.key, metadata=rebuild_table(context, haven.ctx.engine, name)))
 
 
-@dg.job(description=(
+@dg.job(tags=RENDER_RUN_TAGS, description=(
     "Nightly: render every approved design's missing mockups (spends credits with Dynamic Mockups), "
     "apply approval decisions, build products, publish what is approved and changed, reconcile with "
     "Shopify, refund stale reservations, then rebuild the analyst tables. Run by nightly_catalog_schedule."
@@ -357,7 +358,7 @@ def nightly_catalog_job():
 # The generate request's job comes after the nightly ops it reuses (a job's body runs when it is defined).
 
 
-@dg.job(description=(
+@dg.job(tags=RENDER_RUN_TAGS, description=(
     "Render mockups of 1-20 of a user's designs in 1-5 scenes (Haven Hub's generate request), within the "
     "annual credit budget: spends one credit per render with Dynamic Mockups. Then, in the same run, "
     "build each design's product and publish what may be published: in autopilot the listing goes out "
@@ -386,7 +387,7 @@ def retry_due(context: dg.OpExecutionContext, config: RetryConfig, haven: HavenR
                                  "failed": summary.failed, "dead": summary.dead})
 
 
-@dg.job(description=(
+@dg.job(tags=RENDER_RUN_TAGS, description=(
     "Retry the due entries of the retry queue (failed renders), with backoff, up to each entry's limit; "
     "a retried render spends its credit again (failures are refunded). Launched by retry_queue_sensor."
 ))
@@ -401,6 +402,7 @@ DESIGN_GRAPH = [approved_design_assets, mockups, products, shopify_listings]
 
 catalogue_job = dg.define_asset_job(
     "catalogue_job",
+    tags=RENDER_RUN_TAGS,
     selection=dg.AssetSelection.assets(*DESIGN_GRAPH),
     description=(
         "The main catalogue job: approved designs -> mockups -> products -> Shopify listings for a range "
@@ -411,6 +413,7 @@ catalogue_job = dg.define_asset_job(
 )
 design_listing_job = dg.define_asset_job(
     "design_listing_job",
+    tags=PUBLISH_RUN_TAGS,
     selection=dg.AssetSelection.assets(products, shopify_listings),
     description=(
         "One design's product and listing: applies its approval decisions, builds the product (asking "

@@ -32,6 +32,7 @@ from haven_pipelines.db.tables import credit_reservations as reservations_t
 from haven_pipelines.db.tables import mockup_credit_usage as usage_t
 from haven_pipelines.db.tables import mockups as mockups_t
 from haven_pipelines.db.tables import user_settings, users
+from haven_pipelines.db.tenancy import cross_tenant_connection, cross_tenant_transaction
 from haven_pipelines.domain.credits import DEFAULT_ANNUAL_BUDGET, DEFAULT_MONTHLY_SOFT_LIMIT
 
 TABLE_PREFIX = "analytics_"
@@ -92,7 +93,7 @@ def _ledger_frame(engine: Engine) -> pd.DataFrame:
         )
         .select_from(u.join(users, users.c.id == u.c.user_id).outerjoin(r, r.c.id == u.c.reservation_id))
     )
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         rows = conn.execute(stmt).mappings().all()
     columns = ["user_id", "email", "year", "month", "operation", "scene", "renderer", "credits", "booked_at",
                "idempotency_key"]
@@ -119,7 +120,7 @@ def _ledger_frame(engine: Engine) -> pd.DataFrame:
 
 
 def _guardrails(engine: Engine) -> pd.DataFrame:
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         rows = conn.execute(
             select(user_settings.c.user_id, user_settings.c.annual_mockup_budget, user_settings.c.monthly_mockup_soft_limit)
         ).mappings().all()
@@ -179,7 +180,7 @@ def render_outcomes(engine: Engine) -> pd.DataFrame:
     failed (refunded), the failure rate of those attempts, and the mean render latency in
     milliseconds where the renderer reported it."""
     stmt = select(mockups_t.c.renderer, mockups_t.c.scene, mockups_t.c.status, mockups_t.c.renderer_metadata)
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         rows = conn.execute(stmt).mappings().all()
     keys = ["renderer", "scene", "demo"]
     states = pd.DataFrame(
@@ -222,7 +223,7 @@ BUILDERS = {
 def write_table(engine: Engine, name: str, frame: pd.DataFrame) -> int:
     """Replace ``analytics_<name>`` in the app database with ``frame``; returns the rows written."""
     table = f"{TABLE_PREFIX}{name}"
-    with engine.begin() as conn:
+    with cross_tenant_transaction(engine) as conn:
         frame.to_sql(table, conn, if_exists="replace", index=False)
     return len(frame)
 
@@ -235,7 +236,7 @@ def read_table(engine: Engine, name: str) -> pd.DataFrame | None:
     table = f"{TABLE_PREFIX}{name}"
     if not inspect(engine).has_table(table):
         return None
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         frame = pd.read_sql_table(table, conn)
     columns = {"credit_usage_monthly": MONTHLY_COLUMNS, "credit_usage_daily": DAILY_COLUMNS,
                "credit_usage_by_scene": BY_SCENE_COLUMNS, "render_outcomes": OUTCOME_COLUMNS}[name]
@@ -263,7 +264,7 @@ def current_month(now: datetime | None = None) -> tuple[int, int]:
 def ledger_totals(engine: Engine) -> dict[str, int]:
     """Net credits charged and credits on mockups, for the balance check (they must be equal once no
     reservation is open)."""
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         charged = conn.execute(select(func.coalesce(func.sum(usage_t.c.credits), 0))).scalar_one()
         on_mockups = conn.execute(select(func.coalesce(func.sum(mockups_t.c.credits_used), 0))).scalar_one()
     return {"charged": int(charged), "on_mockups": int(on_mockups)}

@@ -37,6 +37,7 @@ from haven_pipelines.db.stores.products import ProductDetail, ProductStore
 from haven_pipelines.db.tables import approval_items, mockups, products
 from haven_pipelines.domain.approval import content_digest, product_content, product_status
 from haven_pipelines.domain.errors import NotFound
+from haven_pipelines.db.tenancy import act_as, cross_tenant_transaction
 
 _MOCKUP_DECIDABLE = ("completed", "approved", "rejected")
 
@@ -112,7 +113,7 @@ def apply_decision(engine: Engine, item_id: str) -> dict:
         ``{"item_id", "user_id", "type", "status", "reference_id", "asset_id"}``: ``asset_id`` is the
         design whose product and listing the decision concerns (None when it no longer exists).
     """
-    with engine.begin() as conn:
+    with cross_tenant_transaction(engine) as conn:
         item = conn.execute(select(approval_items).where(approval_items.c.id == item_id)).mappings().first()
         if item is None:
             raise NotFound("approval item", item_id)
@@ -129,6 +130,7 @@ def apply_design_decisions(engine: Engine, user_id: str, asset_id: str) -> int:
     Idempotent: a decision already applied changes nothing. Returns how many rows changed.
     """
     with engine.begin() as conn:
+        act_as(conn, user_id)
         mockup_ids = select(mockups.c.id).where(mockups.c.user_id == user_id, mockups.c.asset_id == asset_id)
         product_ids = select(products.c.id).where(products.c.user_id == user_id, products.c.asset_id == asset_id)
         items = conn.execute(

@@ -1,22 +1,28 @@
 """The application database's schema: migrate it, and say whether it is at the newest revision.
 
-What ``haven db upgrade`` and ``haven db status`` call, and what a command that needs the newest
-schema (``haven demo --load``) checks first.
+What ``haven db upgrade``, ``haven db status`` and ``haven db grant-analyst`` call, and what a
+command that needs the newest schema (``haven demo --load``) checks first.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
-from haven_pipelines.db.engine import create_engine, normalise_url, redact_url
+from haven_pipelines import settings
+from haven_pipelines.db.engine import create_engine, is_postgres, normalise_url, redact_url
 from haven_pipelines.db.migrate import current_revision, head_revision, upgrade
-from haven_pipelines.domain.errors import HavenError
+from haven_pipelines.db.stores.users import resolve_user
+from haven_pipelines.db.tenancy import cross_tenant
+from haven_pipelines.domain.errors import HavenError, ValidationError
 
 UPGRADE_COMMAND = "haven db upgrade"
+_LOGIN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class DatabaseNotReady(HavenError):
@@ -100,3 +106,47 @@ def require_ready(url: str) -> SchemaStatus:
         raise DatabaseNotReady(f"the database {shown} is at revision {status.revision}, not the newest "
                                f"({status.head}): run `{UPGRADE_COMMAND}`")
     return status
+@dataclass(frozen=True)
+class AnalystGrant:
+    """A per-shop analyst login: its name, the user (shop) whose usage it reads, and its group role."""
+
+    login: str
+    user_id: str
+    email: str
+    group: str
+    created: bool
+
+
+def grant_analyst(engine: Engine, user_ref: str, login: str) -> AnalystGrant:
+    """Give ``login`` read access to the usage views of one user (shop), and of no one else.
+
+    Creates the PostgreSQL login role if it does not exist (without a password: set one with
+    ``\\password`` in psql, or use the server's own authentication), makes it a member of the
+    shop-analyst group role of migration 0008, and maps it to the user in ``analyst_logins``.
+    Granting an existing login again moves it to the new user. The role running this needs
+    CREATEROLE (the database owner who ran ``haven db upgrade`` usually has it).
+
+    Raises:
+        ValidationError: SQLite (no roles there), or a login name that is not a plain lower-case
+            identifier, or a name that is one of the deployment's own roles.
+        NotFound: no such user.
+    """
+    if not is_postgres(engine):
+        raise ValidationError("database", "analyst logins need PostgreSQL (HAVEN_DATABASE_URL); SQLite has no roles")
+    if not isinstance(login, str) or not _LOGIN.match(login):
+        raise ValidationError("login", f"must be lower-case letters, digits and _ (at most 63), got {login!r}")
+    roles = settings.db_roles()
+    if login in (roles.app, roles.pipeline, roles.analyst, roles.shop_analyst):
+        raise ValidationError("login", f"{login!r} is one of the deployment's own roles")
+    with engine.begin() as conn:
+        user = resolve_user(conn, user_ref)
+        exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": login}).first() is not None
+        # Identifiers cannot be bound parameters; the name was checked against _LOGIN above.
+        if not exists:
+            conn.execute(text(f'CREATE ROLE "{login}" LOGIN'))
+        conn.execute(text(f'GRANT "{roles.shop_analyst}" TO "{login}"'))
+        cross_tenant(conn)  # analyst_logins is the pipeline's table, not the application's
+        conn.execute(text("INSERT INTO analyst_logins (login, user_id) VALUES (:login, :user_id) "
+                          "ON CONFLICT (login) DO UPDATE SET user_id = EXCLUDED.user_id"),
+                     {"login": login, "user_id": user["id"]})
+    return AnalystGrant(login, user["id"], user["email"], roles.shop_analyst, not exists)

@@ -20,11 +20,12 @@ from haven_pipelines.db.tables import assets, quotes
 from haven_pipelines.domain.errors import NotFound
 from haven_pipelines.domain.scenes import scenes_for_collection
 from haven_pipelines.services.render import RenderTask, split_planned
+from haven_pipelines.db.tenancy import cross_tenant_connection
 
 
 def owner_of(engine: Engine, asset_id: str) -> str:
     """The id of the user who owns design ``asset_id``; NotFound when there is no such design."""
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         user_id = conn.execute(select(assets.c.user_id).where(assets.c.id == asset_id)).scalar()
     if user_id is None:
         raise NotFound("design asset", asset_id)
@@ -34,7 +35,7 @@ def owner_of(engine: Engine, asset_id: str) -> str:
 def scenes_for_design(engine: Engine, asset_id: str) -> list[str]:
     """The scene keys the design's quote collection recommends: the system scenes (all five when the
     collection is unknown), then the design owner's own scenes (photo scenes) recommending it."""
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         found = conn.execute(
             select(quotes.c.collection, assets.c.user_id)
             .select_from(assets.outerjoin(quotes, assets.c.quote_id == quotes.c.id))

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from haven_pipelines.db.tables import credit_reservations, mockups, products, users
 from haven_pipelines.domain.credits import CreditUsage
 from haven_pipelines.services.analytics import ledger_totals
+from haven_pipelines.db.tenancy import cross_tenant_connection
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def completed_mockup_files(engine: Engine) -> list[dict]:
     stmt = select(mockups.c.id, mockups.c.user_id, mockups.c.file_key).where(
         mockups.c.status.in_(("completed", "approved", "rejected"))
     )
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
@@ -48,14 +49,14 @@ def active_products(engine: Engine) -> list[dict]:
     ).where(
         products.c.status == "active"
     )
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
 def ledger_figures(engine: Engine) -> dict[str, int]:
     """Net credits charged, credits on mockups, and credits held by open reservations."""
     totals = ledger_totals(engine)
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         open_credits = conn.execute(
             select(func.coalesce(func.sum(credit_reservations.c.credits), 0)).where(credit_reservations.c.status == "open")
         ).scalar_one()

@@ -23,6 +23,7 @@ from sqlalchemy import and_, select
 
 from haven_pipelines.db.stores.pricing import PricingStore
 from haven_pipelines.db.tables import approval_items, product_variants, products
+from haven_pipelines.db.tenancy import act_as
 from haven_pipelines.domain.errors import HavenError, ValidationError
 from haven_pipelines.domain.pricing import SizePrice
 from haven_pipelines.domain.product_request import parse_money
@@ -172,6 +173,7 @@ def products_with_size(engine, user_id: str, size: str) -> list[dict]:
         .order_by(products.c.created_at, products.c.id)
     )
     with engine.connect() as conn:
+        act_as(conn, user_id)
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
@@ -204,5 +206,6 @@ def pending_product_approvals(engine, user_id: str, product_ids: list[str]) -> l
         approval_items.c.user_id == user_id, approval_items.c.type == "product",
         approval_items.c.status == "pending", approval_items.c.reference_id.in_(product_ids))
     with engine.connect() as conn:
+        act_as(conn, user_id)
         pending = set(conn.execute(stmt).scalars())
     return [p for p in product_ids if p in pending]

@@ -34,6 +34,7 @@ from haven_pipelines.db.stores.integrations import IntegrationStore
 from haven_pipelines.db.stores.products import ProductStore
 from haven_pipelines.db.stores.users import SettingsStore
 from haven_pipelines.db.tables import approval_items, products, quotes
+from haven_pipelines.db.tenancy import act_as
 from haven_pipelines.domain.approval import effective_mode
 from haven_pipelines.domain.errors import NotFound, ValidationError
 from haven_pipelines.domain.product_request import validate_product_request
@@ -184,6 +185,7 @@ def create_from_request(ctx, user_id: str, payload: Mapping[str, Any]) -> dict[s
     built = service.create(user_id, request)
     if quote_id is not None:
         with ctx.engine.begin() as conn:
+            act_as(conn, user_id)
             conn.execute(update(products).where(products.c.id == built.product_id, products.c.user_id == user_id)
                          .values(quote_id=quote_id))
     if publish:

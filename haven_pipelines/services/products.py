@@ -33,6 +33,7 @@ from haven_pipelines.db.stores.products import ProductDetail, ProductStore
 from haven_pipelines.db.stores.users import SettingsStore
 from haven_pipelines.db.tables import mockups as mockups_table
 from haven_pipelines.db.tables import new_id, shopify_outbox
+from haven_pipelines.db.tenancy import act_as
 from haven_pipelines.domain.approval import (
     auto_approve,
     content_changes,
@@ -335,6 +336,7 @@ class ProductService:
             return ()
         ids = []
         with self.engine.begin() as conn:
+            act_as(conn, user_id)  # the outbox rows are the user's (row-level security on PostgreSQL)
             for entry in entries:
                 result = conn.execute(insert(shopify_outbox).values(
                     user_id=user_id, product_id=product_id, operation=entry.operation, document=entry.document,

@@ -16,6 +16,7 @@ from haven_pipelines.db.stores.approvals import ApprovalStore
 from haven_pipelines.db.stores.designs import DesignStore
 from haven_pipelines.db.stores.users import SettingsStore
 from haven_pipelines.db.tables import assets, mockups, products, quotes
+from haven_pipelines.db.tenancy import act_as
 from haven_pipelines.domain.approval import effective_mode
 from haven_pipelines.domain.errors import Conflict, ValidationError
 
@@ -50,6 +51,7 @@ class BatchResult:
 def _designs(conn, user_id: str, items: list) -> dict[str, dict]:
     """reference id -> {design_id, quote_text} for the items' mockups and products (the user's own only)."""
     out: dict[str, dict] = {}
+    act_as(conn, user_id)
     for kind, table in (("mockup", mockups), ("product", products)):
         ids = [i["reference_id"] for i in items if i["type"] == kind]
         if not ids:

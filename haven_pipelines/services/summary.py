@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from haven_pipelines.db.tables import approval_items, assets, mockups, products, shopify_outbox
+from haven_pipelines.db.tenancy import cross_tenant_connection
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class CatalogueSummary:
 def catalogue_summary(engine: Engine) -> CatalogueSummary:
     """Count what the pipeline has made so far (``product_sets_recorded``: dry-run productSet mutations)."""
     count = select(func.count())
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         by_status = {status: int(n) for status, n in conn.execute(
             select(mockups.c.status, func.count()).group_by(mockups.c.status)).all()}
         return CatalogueSummary(

@@ -54,3 +54,30 @@ def test_scenes_list_shows_the_five_system_scenes(db_url, tmp_path):
 def test_scenes_list_for_an_unknown_user_is_a_one_line_error(db_url, tmp_path):
     result = _run(["scenes", "list", "--user", "nobody@haven.test"], db_url, tmp_path)
     assert result.exit_code == 1 and "nobody@haven.test" in result.output and "Traceback" not in result.output
+
+
+def test_grant_analyst_maps_a_login_to_one_shop_on_postgresql_and_refuses_on_sqlite(db_url, tmp_path):
+    from sqlalchemy import text
+
+    from haven_pipelines.db.engine import create_engine
+    from haven_pipelines_tests.conftest import ADMIN_URL, session_role_prefix
+
+    assert _run(["demo", "--load", "--designs", "1"], db_url, tmp_path).exit_code == 0
+    login = f"{session_role_prefix()}cli_analyst"
+    result = _run(["db", "grant-analyst", "--user", "demo@haven.local", "--login", login, "--json"], db_url, tmp_path)
+    if db_url.startswith("sqlite"):
+        assert result.exit_code == 1 and "PostgreSQL" in result.output and "Traceback" not in result.output
+        return
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
+    try:
+        assert result.exit_code == 0, result.output
+        granted = json.loads(result.output)
+        assert (granted["login"], granted["email"], granted["created"]) == (login, "demo@haven.local", True)
+        again = _run(["db", "grant-analyst", "--user", "demo@haven.local", "--login", login], db_url, tmp_path)
+        assert again.exit_code == 0 and "existing" in again.output and "demo@haven.local only" in again.output
+        bad = _run(["db", "grant-analyst", "--user", "demo@haven.local", "--login", "Bad-Name"], db_url, tmp_path)
+        assert bad.exit_code == 1 and "login" in bad.output
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{login}"'))
+        admin.dispose()

@@ -133,6 +133,8 @@ class Deployment:
             "HAVEN_RENDERER": "local",
             "HAVEN_RENDER_WORKERS": "1",
             "HAVEN_SHOPIFY_MODE": "auto",
+            # The database roles the migrations made for this test session (roles are server-wide).
+            "HAVEN_DB_ROLE_PREFIX": os.environ.get("HAVEN_DB_ROLE_PREFIX", "haven_"),
         }
         return cls(root=root, app_url=app_url, instance_db_url=instance_db_url, shops=shops, env=env)
 

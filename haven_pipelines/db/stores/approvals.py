@@ -26,6 +26,7 @@ from haven_pipelines.db.stores.base import (
     require_json_object,
     require_text,
 )
+from haven_pipelines.db.tenancy import cross_tenant
 from haven_pipelines.db.tables import (
     APPROVAL_STATUSES,
     APPROVAL_TYPES,
@@ -185,6 +186,7 @@ def decided_since(
     """
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= SYSTEM_PAGE_MAX:
         raise ValidationError("limit", f"must be a whole number from 1 to {SYSTEM_PAGE_MAX}, got {limit!r}")
+    cross_tenant(conn)
     stmt = select(approval_items).where(approval_items.c.status.in_(DECISIONS), approval_items.c.decided_at.is_not(None))
     if after_cursor is not None:
         stamp, last_id = after_cursor

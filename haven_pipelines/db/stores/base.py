@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
+from haven_pipelines.db.tenancy import act_as
 from haven_pipelines.domain.errors import NotFound, ValidationError
 
 MAX_PAGE_SIZE = 100
@@ -144,6 +145,10 @@ def clip_error(message: Any) -> str:
 class UserScopedStore:
     """Base for stores bound to ``(connection, user_id)``; subclasses set ``table`` and ``kind``.
 
+    Binding a store scopes the connection's transaction to the user for PostgreSQL's row-level
+    security too (:func:`~haven_pipelines.db.tenancy.act_as`): the store's filters and the
+    database's policies are two independent walls.
+
     The caller owns the transaction (``with engine.begin() as conn``), so that a use case can
     change several aggregates atomically. The ``_..._in`` helpers do the same for a second table a
     store owns (quotes beside design assets, variants beside products); every one filters on the
@@ -158,6 +163,7 @@ class UserScopedStore:
             raise ValidationError("user_id", "an acting user is required")
         self.conn = conn
         self.user_id = user_id
+        act_as(conn, user_id)
 
     def _owned(self, table: Table | None = None):
         """A WHERE clause matching the acting user's rows of ``table`` (default: this store's)."""

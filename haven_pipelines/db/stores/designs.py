@@ -24,6 +24,7 @@ from haven_pipelines.db.stores.base import (
     require_positive_int,
     require_text,
 )
+from haven_pipelines.db.tenancy import cross_tenant
 from haven_pipelines.db.tables import ASSET_APPROVAL_STATUSES, COLLECTIONS, assets, new_id, quotes, utcnow
 from haven_pipelines.domain.errors import NotFound, ValidationError
 
@@ -221,6 +222,7 @@ def approved_designs_page(
         ``(approved_at, id)`` is the next cursor.
     """
     stmt = approved_designs_query(after_cursor, limit)
+    cross_tenant(conn)
     return [{**row, "approved_at": as_utc(row["approved_at"])} for row in conn.execute(stmt).mappings()]
 
 

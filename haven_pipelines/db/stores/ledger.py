@@ -56,6 +56,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import DBAPIError
 
 from haven_pipelines.db.engine import is_postgres
+from haven_pipelines.db.tenancy import act_as, cross_tenant
 from haven_pipelines.db.tables import (
     credit_balances,
     credit_month_balances,
@@ -133,9 +134,12 @@ def _check_year_month(year: int | None, month: int | None, now: datetime) -> tup
 # The reservation on PostgreSQL: one call of the function migration 0002 creates, run in
 # autocommit so that the server commits it without another round trip. Sent through the driver as a
 # prepared statement (see ``CreditLedger._call_reserve``).
+# The user's row-level-security scope is set in the same statement (the call runs in autocommit):
+# the function's first argument is set_config's answer, so the setting is in place before it runs.
 _PG_RESERVE_CALL = (
     "SELECT outcome, used_after, month_used, budget, soft_limit, remaining "
-    "FROM haven_reserve_credits(%(user_id)s, %(key)s, %(reservation_id)s, %(credits)s, %(operation)s, "
+    "FROM (SELECT set_config('haven.user_id', %(user_id)s, true) AS acting) AS scope, "
+    "LATERAL haven_reserve_credits(scope.acting, %(key)s, %(reservation_id)s, %(credits)s, %(operation)s, "
     "%(renderer)s, %(scene)s, %(purpose)s, %(year)s, %(month)s, %(now)s, %(default_budget)s, %(default_soft)s)"
 )
 
@@ -162,6 +166,7 @@ class CreditLedger:
         """
         year, month = _check_year_month(year, month, _utc(None))
         with self.engine.connect() as conn:
+            act_as(conn, user_id)
             return self._usage(conn, user_id, year, month)
 
     def usages(self, user_ids: Iterable[str], year: int | None = None, month: int | None = None) -> dict[str, CreditUsage]:
@@ -360,6 +365,7 @@ class CreditLedger:
         user_id, year, credits = params["user_id"], params["year"], params["credits"]
         # SQLite: the engine begins with BEGIN IMMEDIATE, so this whole block holds the write lock.
         with self.engine.begin() as conn:
+            act_as(conn, user_id)
             if self._find_by_key(conn, user_id, params["key"]) is not None:
                 replay = True
             else:
@@ -468,6 +474,7 @@ class CreditLedger:
 
     def _replay(self, params: dict) -> Reservation:
         with self.engine.connect() as conn:
+            act_as(conn, params["user_id"])
             row = self._find_by_key(conn, params["user_id"], params["key"])
             if row is None:  # pragma: no cover - only after a unique violation that was not ours
                 raise Conflict(f"idempotency key {params['key']!r} could not be reserved; try again")
@@ -546,6 +553,7 @@ class CreditLedger:
             return self._commit(own, user_id, reservation_id, mockup_id)
 
     def _commit(self, conn: Connection, user_id: str, reservation_id: str, mockup_id: str) -> Reservation:
+        act_as(conn, user_id)
         now = _utc(None)
         r = credit_reservations
         row = conn.execute(
@@ -597,6 +605,7 @@ class CreditLedger:
         now = _utc(None)
         r = credit_reservations
         with self.engine.begin() as conn:
+            act_as(conn, user_id)
             closed = conn.execute(
                 update(r)
                 .where(r.c.id == reservation_id, r.c.user_id == user_id, r.c.status == "open")
@@ -663,6 +672,7 @@ class CreditLedger:
         cutoff = _utc(now) - older_than
         r = credit_reservations
         with self.engine.connect() as conn:
+            cross_tenant(conn)  # the one cross-user read; each refund below acts as its user
             stale = conn.execute(
                 select(r.c.id, r.c.user_id).where(r.c.status == "open", r.c.created_at < cutoff).order_by(r.c.created_at)
             ).all()
@@ -702,6 +712,7 @@ class CreditLedger:
         problems: list[str] = []
         t = mockup_credit_usage
         with self.engine.connect() as conn:
+            act_as(conn, user_id)
             rows = conn.execute(
                 select(t.c.seq, t.c.credits, t.c.operation, t.c.balance_before, t.c.balance_after, t.c.reservation_id, t.c.month)
                 .where(t.c.user_id == user_id, t.c.year == year)

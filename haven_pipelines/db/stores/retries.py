@@ -25,6 +25,7 @@ from haven_pipelines.db.stores.base import (
     require_positive_int,
     require_text,
 )
+from haven_pipelines.db.tenancy import cross_tenant
 from haven_pipelines.db.tables import RETRY_STATUSES, new_id, retry_queue, utcnow
 from haven_pipelines.domain.errors import Conflict, ValidationError
 
@@ -136,6 +137,7 @@ def due_retries(conn: Connection, now: datetime | None = None, limit: int = 100)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= SYSTEM_PAGE_MAX:
         raise ValidationError("limit", f"must be a whole number from 1 to {SYSTEM_PAGE_MAX}, got {limit!r}")
     now = as_utc(now) or utcnow()
+    cross_tenant(conn)
     stmt = (
         select(retry_queue)
         .where(retry_queue.c.status == "pending", retry_queue.c.next_attempt_at <= now)

@@ -21,6 +21,7 @@ from haven_pipelines.db.stores.base import (
     require_positive_int,
     require_text,
 )
+from haven_pipelines.db.tenancy import cross_tenant
 from haven_pipelines.db.tables import COLLECTIONS, mockup_scene_templates, new_id
 from haven_pipelines.domain.errors import NotFound, ValidationError
 
@@ -165,6 +166,7 @@ def update_system_scene(
     if config is not _UNSET:
         values["config"] = require_json_object("config", config)
     where = (scenes.c.scene_key == scene_key, scenes.c.is_system)
+    cross_tenant(conn)  # the application role may only read system rows
     if values and conn.execute(update(scenes).where(*where).values(**values)).rowcount == 0:
         raise NotFound("system scene", scene_key)
     row = conn.execute(select(scenes).where(*where)).mappings().first()

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from haven_pipelines.db.tables import new_id, user_settings, users
+from haven_pipelines.db.tenancy import act_as
 from haven_pipelines.domain.approval import OPERATOR_MODES
 from haven_pipelines.domain.errors import NotFound, ValidationError
 
@@ -26,6 +27,7 @@ def get_or_create_user(conn: Connection, email: str, name: str | None = None) ->
         return row
     user_id = new_id()
     conn.execute(insert(users).values(id=user_id, email=email, name=name))
+    act_as(conn, user_id)  # the settings row is the new user's own
     conn.execute(insert(user_settings).values(user_id=user_id, module_overrides={}))
     return conn.execute(select(users).where(users.c.id == user_id)).mappings().one()
 
@@ -49,6 +51,7 @@ class SettingsStore:
     def __init__(self, conn: Connection, user_id: str):
         self.conn = conn
         self.user_id = user_id
+        act_as(conn, user_id)
 
     def get(self) -> RowMapping:
         """The settings, creating the default row if the user has none yet."""
