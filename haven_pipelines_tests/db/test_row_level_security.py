@@ -22,6 +22,7 @@ from haven_pipelines.db import tables as t
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.stores.activity import ActivityStore
 from haven_pipelines.db.stores.approvals import ApprovalStore
+from haven_pipelines.db.stores.bulk_operations import BulkOperationStore
 from haven_pipelines.db.stores.base import UserScopedStore
 from haven_pipelines.db.stores.designs import DesignStore, approved_designs_page
 from haven_pipelines.db.stores.integrations import IntegrationStore
@@ -43,7 +44,7 @@ RLS_TABLES = [
     (t.credit_balances, False), (t.credit_month_balances, False), (t.credit_reservations, False),
     (t.mockup_credit_usage, False), (t.products, False), (t.product_variants, False),
     (t.product_images, False), (t.approval_items, False), (t.activity_log, False), (t.retry_queue, False),
-    (t.integrations, False), (t.shopify_outbox, False),
+    (t.integrations, False), (t.shopify_outbox, False), (t.shopify_bulk_operations, False),
     (t.mockup_scene_templates, True), (t.product_pricing, True),
 ]
 
@@ -129,11 +130,18 @@ def _populate(admin: Engine, email: str) -> str:
         RetryStore(conn, user_id).enqueue("render_mockup", refs["mockup"], {}, "timeout")
         conn.execute(insert(t.shopify_outbox).values(user_id=user_id, operation="ProductSet", document="mutation",
                                                      variables={}, mode="dry_run"))
+        BulkOperationStore(conn, user_id).create(f"{email.split('@')[0]}-shop", [{"product_id": refs["product"], "digest": "d"}])
     reservation = ledger.reserve(user_id, 1, idempotency_key=f"k-{email}", renderer="local", scene="bedroom")
     ledger.commit(user_id, reservation.id, refs["mockup"])
     with admin.begin() as conn:
         IntegrationStore(conn, user_id).connect("shopify", f"{email.split('@')[0]}-shop", "shpat_secret")
     return user_id
+
+
+def test_every_table_with_a_user_column_is_under_row_level_security():
+    # A new tenant table must join migration 0008's list (and this test's), or its rows are open to all.
+    owned = {table.name for table in t.metadata.tables.values() if "user_id" in table.c}
+    assert owned - {"analyst_logins"} == {table.name for table, _ in RLS_TABLES}
 
 
 @pytest.fixture
