@@ -16,12 +16,13 @@ import pytest
 from haven_pipelines.db.crypto import generate_key
 from haven_pipelines.db.stores.bulk_operations import BulkOperationStore
 from haven_pipelines.db.stores.integrations import IntegrationStore
+from haven_pipelines.db.stores.pricing import PricingStore
 from haven_pipelines.db.stores.products import ProductStore
 from haven_pipelines.defs.assets.listings import publish_designs
 from haven_pipelines.domain.errors import Conflict
-from haven_pipelines.services.approvals import product_digest
+from haven_pipelines.domain.shopify_input import product_set_digest
 from haven_pipelines.services.bulk_publish import BulkOptions, BulkPublisher
-from haven_pipelines.services.products import ProductService, PublishError, PublishResult
+from haven_pipelines.services.products import ProductService, PublishError, PublishResult, spec_from_detail, user_costs
 from haven_pipelines_tests.fakes.shopify_server import FakeShopify
 
 FAST = BulkOptions(poll_first=0.02, poll_max=0.2, wait_seconds=60)
@@ -50,6 +51,13 @@ def _detail(shop, product_id):
         return ProductStore(conn, shop.user).get(product_id)
 
 
+def _input_digest(shop, detail) -> str:
+    """The digest of the product's ``productSet`` input, which both publishing paths store."""
+    with shop.ctx.engine.connect() as conn:
+        costs = user_costs(PricingStore(conn, shop.user))
+    return product_set_digest(spec_from_detail(detail, costs))
+
+
 def _rows(shop):
     with shop.ctx.engine.connect() as conn:
         return BulkOperationStore(conn, shop.user).for_user()
@@ -71,7 +79,7 @@ def test_a_set_above_the_threshold_goes_out_as_exactly_one_bulk_operation(shop):
     for product_id in shop.products:
         detail = _detail(shop, product_id)
         remote = shop.fake.products[detail["shopify_product_gid"]]
-        assert detail["status"] == "active" and detail["published_digest"] == product_digest(detail)
+        assert detail["status"] == "active" and detail["published_digest"] == _input_digest(shop, detail)
         assert {v["sku"]: v["shopify_variant_id"] for v in detail.variants} == {v.sku: v.id for v in remote.variants}
     [row] = _rows(shop)
     assert (row["status"], row["operation_gid"], row["line_count"]) == ("collected", shop.fake.bulk_operations[0].id, 5)
