@@ -8,16 +8,25 @@ A catalogue run (the ``shopify_listings`` asset) hands each user's products to
    published (or failed) and the rest of the run does not send them again. A row whose start was
    never confirmed by Shopify is marked ``abandoned``: its products are sent again, which is safe,
    since every line upserts by the product's GID or handle and never makes a second product.
-2. **Decide.** The products to send are those the per-product path would send: not retired, their
-   content approved (or needing no approval), and not already published with this content. When
-   there are no more than ``threshold`` (``HAVEN_SHOPIFY_BULK_THRESHOLD``), nothing more happens
-   here and each is published with its own ``productSet`` as before.
-3. **Send in bulk.** Above the threshold, one JSONL line per product (``productSet`` input and
-   identifier, built as the per-product path builds them) is staged with ``stagedUploadsCreate``
-   (``BULK_MUTATION_VARIABLES``), a row is written (line order and each line's content digest),
-   ``bulkOperationRunMutation`` starts the operation and its id is stored before the run waits.
-   Then the run polls with backoff, downloads the result and applies each line: the Shopify ids and
-   the content digest for a success, ``sync_error`` with Shopify's message for a refused line.
+2. **Decide.** The products to send are those the per-product path would send, decided by the
+   same code (:meth:`PublishSession.prepare <haven_pipelines.services.publishing.PublishSession.prepare>`):
+   not retired, their content approved (or needing no approval), not deleted on Shopify, and not
+   already accepted with this ``productSet`` input digest. When there are no more than ``threshold``
+   (``HAVEN_SHOPIFY_BULK_THRESHOLD``), nothing more happens here and each is published with its own
+   ``productSet`` as before.
+3. **Send in bulk.** Above the threshold, the images are planned as the per-product path plans
+   them (:meth:`~haven_pipelines.services.publishing.PublishSession.plan_images`): an image the shop
+   has is cited by its file id, and the new ones of the whole batch are staged with ONE
+   ``stagedUploadsCreate`` call. One JSONL line per product (``productSet`` input and identifier) is
+   staged with ``stagedUploadsCreate`` (``BULK_MUTATION_VARIABLES``), a row is written (line order,
+   each line's input digest and the image rows it sends), ``bulkOperationRunMutation`` starts the
+   operation and its id is stored before the run waits. Then the run polls with backoff, downloads
+   the result and applies each line as the per-product path applies its answer
+   (:meth:`~haven_pipelines.services.publishing.PublishSession.accepted`: Shopify ids, input digest,
+   media ids with their bytes digests; or
+   :meth:`~haven_pipelines.services.publishing.PublishSession.failed`: ``sync_error`` with Shopify's
+   message). Every outcome, and the throttle points of the bulk requests, count in the session's
+   tally, so the run's metadata and summary include what went in bulk.
 
 One bulk mutation at a time per shop, from this project: a new one starts only when none of ours
 is unfinished (Shopify's own limit is five at once from API 2026-01, one before). A dry run (no

@@ -35,6 +35,7 @@ from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyUse
 from haven_pipelines.integrations.shopify.models import ProductSetResult, UploadFile
 
 if TYPE_CHECKING:
+    from haven_pipelines.domain.catalogue import ProductSpec
     from haven_pipelines.services.products import ProductService, PublishResult
 
 DELETED_MESSAGE = "deleted on Shopify; run `haven products publish {product_id}` to recreate it"
@@ -58,7 +59,7 @@ class PublishTally:
     deleted_on_shopify: int = 0
     images_uploaded: int = 0
     images_reused: int = 0
-    staged_upload_calls: int = 0
+    staged_upload_calls: int = 0  # stagedUploadsCreate calls for images (a bulk operation's JSONL file is not counted)
     points_spent: float = 0.0
 
     def add(self, other: PublishTally) -> PublishTally:
@@ -96,7 +97,7 @@ class Prepared:
     """
 
     detail: ProductDetail
-    spec: object
+    spec: ProductSpec
     digest: str
     trusted: bool
     deleted: bool
