@@ -40,11 +40,12 @@ Reconcile of a large catalogue reads the shop with one ``bulkOperationRunQuery``
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from haven_pipelines.db.stores.bulk_operations import BulkOperationStore
+from haven_pipelines.db.stores.products import ProductDetail
 from haven_pipelines.domain.errors import Conflict, HavenError
 from haven_pipelines.integrations.shopify.bulk import (
     BulkLineResult,
@@ -101,14 +102,15 @@ class BulkPublisher:
         self.options = options or BulkOptions()
         self.after_start = after_start
 
-    def publish_large_set(self, user_id: str, product_ids: Sequence[str], *,
-                          session: PublishSession | None = None) -> dict[str, Outcome]:
+    def publish_large_set(self, user_id: str, product_ids: Sequence[str], *, session: PublishSession | None = None,
+                          details: Mapping[str, ProductDetail] | None = None) -> dict[str, Outcome]:
         """Collect unfinished bulk publishes, then send ``product_ids`` in bulk when they are many.
 
         Each line is prepared and recorded by ``session`` (a catalogue run's
         :meth:`ProductService.publishing`; one is opened here without it) with the per-product
         path's rules, and counted in its tally: sent, failed, images uploaded and reused, and the
-        throttle points the bulk requests cost.
+        throttle points the bulk requests cost. ``details`` are products as the caller has just read
+        them (a catalogue run reads its batch in a few queries), so they are not read again one by one.
 
         Returns:
             An outcome for each product handled here (collected, sent in bulk, or waiting for a
@@ -118,7 +120,7 @@ class BulkPublisher:
             if self.products._connection(user_id) is None:
                 return {}  # no shop: a dry run, or live mode's error, which the per-product path reports
             with self.products.publishing(user_id) as own:
-                return self.publish_large_set(user_id, product_ids, session=own)
+                return self.publish_large_set(user_id, product_ids, session=own, details=details)
         if session.dry_run:
             return {}
         points_before = session.points()
@@ -128,7 +130,7 @@ class BulkPublisher:
                 pending = [p for p in product_ids if p not in outcomes]
                 if len(pending) <= self.threshold:
                     return outcomes  # cannot be more than the threshold to send: skip reading them twice
-                to_send = self._to_send(session, pending)
+                to_send = self._to_send(session, pending, details or {})
                 if len(to_send) <= self.threshold:
                     return outcomes
                 if still_running:
@@ -201,14 +203,15 @@ class BulkPublisher:
 
     # -- sending ------------------------------------------------------------------------------------
 
-    def _to_send(self, session: PublishSession, product_ids: Sequence[str]) -> list[Prepared]:
+    def _to_send(self, session: PublishSession, product_ids: Sequence[str],
+                 details: Mapping[str, ProductDetail]) -> list[Prepared]:
         """The products the per-product path would send now (:meth:`PublishSession.prepare` of a
         catalogue run): approved, not retired, not deleted on Shopify (that path reports those,
         never recreates them here) and not already accepted with this ``productSet`` input."""
         out = []
         for product_id in product_ids:
             try:
-                prepared = session.prepare(product_id, skip_unchanged=True)
+                prepared = session.prepare(product_id, skip_unchanged=True, detail=details.get(product_id))
             except HavenError:
                 continue  # waiting, retired, deleted: the per-product path says so, and counts it
             if not prepared.unchanged:

@@ -36,7 +36,8 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
     for user_id, ids in owners.items():
         built = service.products_for_designs(user_id, ids)
         with service.publishing(user_id) as session:
-            handled = bulk.publish_large_set(user_id, [p.id for p in built.values()], session=session)
+            handled = bulk.publish_large_set(user_id, [p.id for p in built.values()], session=session,
+                                             details={p.id: p for p in built.values()})
             for asset_id in ids:
                 product = built.get(asset_id)
                 if product is None:
