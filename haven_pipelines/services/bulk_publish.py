@@ -8,16 +8,25 @@ A catalogue run (the ``shopify_listings`` asset) hands each user's products to
    published (or failed) and the rest of the run does not send them again. A row whose start was
    never confirmed by Shopify is marked ``abandoned``: its products are sent again, which is safe,
    since every line upserts by the product's GID or handle and never makes a second product.
-2. **Decide.** The products to send are those the per-product path would send: not retired, their
-   content approved (or needing no approval), and not already published with this content. When
-   there are no more than ``threshold`` (``HAVEN_SHOPIFY_BULK_THRESHOLD``), nothing more happens
-   here and each is published with its own ``productSet`` as before.
-3. **Send in bulk.** Above the threshold, one JSONL line per product (``productSet`` input and
-   identifier, built as the per-product path builds them) is staged with ``stagedUploadsCreate``
-   (``BULK_MUTATION_VARIABLES``), a row is written (line order and each line's content digest),
-   ``bulkOperationRunMutation`` starts the operation and its id is stored before the run waits.
-   Then the run polls with backoff, downloads the result and applies each line: the Shopify ids and
-   the content digest for a success, ``sync_error`` with Shopify's message for a refused line.
+2. **Decide.** The products to send are those the per-product path would send, decided by the
+   same code (:meth:`PublishSession.prepare <haven_pipelines.services.publishing.PublishSession.prepare>`):
+   not retired, their content approved (or needing no approval), not deleted on Shopify, and not
+   already accepted with this ``productSet`` input digest. When there are no more than ``threshold``
+   (``HAVEN_SHOPIFY_BULK_THRESHOLD``), nothing more happens here and each is published with its own
+   ``productSet`` as before.
+3. **Send in bulk.** Above the threshold, the images are planned as the per-product path plans
+   them (:meth:`~haven_pipelines.services.publishing.PublishSession.plan_images`): an image the shop
+   has is cited by its file id, and the new ones of the whole batch are staged with ONE
+   ``stagedUploadsCreate`` call. One JSONL line per product (``productSet`` input and identifier) is
+   staged with ``stagedUploadsCreate`` (``BULK_MUTATION_VARIABLES``), a row is written (line order,
+   each line's input digest and the image rows it sends), ``bulkOperationRunMutation`` starts the
+   operation and its id is stored before the run waits. Then the run polls with backoff, downloads
+   the result and applies each line as the per-product path applies its answer
+   (:meth:`~haven_pipelines.services.publishing.PublishSession.accepted`: Shopify ids, input digest,
+   media ids with their bytes digests; or
+   :meth:`~haven_pipelines.services.publishing.PublishSession.failed`: ``sync_error`` with Shopify's
+   message). Every outcome, and the throttle points of the bulk requests, count in the session's
+   tally, so the run's metadata and summary include what went in bulk.
 
 One bulk mutation at a time per shop, from this project: a new one starts only when none of ours
 is unfinished (Shopify's own limit is five at once from API 2026-01, one before). A dry run (no
@@ -31,22 +40,25 @@ Reconcile of a large catalogue reads the shop with one ``bulkOperationRunQuery``
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from haven_pipelines.db.stores.activity import ActivityStore
 from haven_pipelines.db.stores.bulk_operations import BulkOperationStore
-from haven_pipelines.db.stores.pricing import PricingStore
-from haven_pipelines.db.stores.products import ProductDetail, ProductStore
+from haven_pipelines.db.stores.products import ProductDetail
 from haven_pipelines.domain.errors import Conflict, HavenError
-from haven_pipelines.domain.shopify_input import product_set_digest, product_set_identifier, product_set_input
-from haven_pipelines.integrations.shopify.bulk import BulkLineResult, BulkOperation, ShopifyBulk, products_from_bulk_lines
+from haven_pipelines.integrations.shopify.bulk import (
+    BulkLineResult,
+    BulkOperation,
+    ShopifyBulk,
+    product_set_result,
+    products_from_bulk_lines,
+)
 from haven_pipelines.integrations.shopify.bulk_documents import BULK_PRODUCT_SET, BULK_PRODUCTS_QUERY
-from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyResponseError, ShopifyUserErrors
-from haven_pipelines.integrations.shopify.models import ShopifyProduct, legacy_id
-from haven_pipelines.services.products import ProductService, PublishError, PublishResult, spec_from_detail, user_costs
-from haven_pipelines.services.publishing import sync_message
+from haven_pipelines.integrations.shopify.errors import ShopifyError, ShopifyResponseError, ShopifyUserErrors, UserError
+from haven_pipelines.integrations.shopify.models import ShopifyProduct
+from haven_pipelines.services.products import ProductService, PublishError, PublishResult
+from haven_pipelines.services.publishing import ImagePlan, Prepared, PublishSession
 from haven_pipelines.settings import DEFAULT_SHOPIFY_BULK_THRESHOLD
 
 log = logging.getLogger(__name__)
@@ -90,41 +102,55 @@ class BulkPublisher:
         self.options = options or BulkOptions()
         self.after_start = after_start
 
-    def publish_large_set(self, user_id: str, product_ids: Sequence[str]) -> dict[str, Outcome]:
+    def publish_large_set(self, user_id: str, product_ids: Sequence[str], *, session: PublishSession | None = None,
+                          details: Mapping[str, ProductDetail] | None = None) -> dict[str, Outcome]:
         """Collect unfinished bulk publishes, then send ``product_ids`` in bulk when they are many.
+
+        Each line is prepared and recorded by ``session`` (a catalogue run's
+        :meth:`ProductService.publishing`; one is opened here without it) with the per-product
+        path's rules, and counted in its tally: sent, failed, images uploaded and reused, and the
+        throttle points the bulk requests cost. ``details`` are products as the caller has just read
+        them (a catalogue run reads its batch in a few queries), so they are not read again one by one.
 
         Returns:
             An outcome for each product handled here (collected, sent in bulk, or waiting for a
             bulk operation still running); the caller publishes the others one by one.
         """
-        if self.products._connection(user_id) is None:
-            return {}  # no shop: a dry run, or live mode's error, which the per-product path reports
-        with self.products.shopify(user_id) as (client, _entries):
-            if client.dry_run:
-                return {}
-            with ShopifyBulk(client, poll_first=self.options.poll_first, poll_max=self.options.poll_max) as bulk:
-                outcomes, still_running = self._collect(user_id, client, bulk)
+        if session is None:
+            if self.products._connection(user_id) is None:
+                return {}  # no shop: a dry run, or live mode's error, which the per-product path reports
+            with self.products.publishing(user_id) as own:
+                return self.publish_large_set(user_id, product_ids, session=own, details=details)
+        if session.dry_run:
+            return {}
+        points_before = session.points()
+        try:
+            with ShopifyBulk(session.client, poll_first=self.options.poll_first, poll_max=self.options.poll_max) as bulk:
+                outcomes, still_running = self._collect(session, bulk)
                 pending = [p for p in product_ids if p not in outcomes]
                 if len(pending) <= self.threshold:
                     return outcomes  # cannot be more than the threshold to send: skip reading them twice
-                to_send = self._to_send(user_id, pending)
+                to_send = self._to_send(session, pending, details or {})
                 if len(to_send) <= self.threshold:
                     return outcomes
                 if still_running:
                     # One bulk mutation at a time: these wait for the next run, as do the running one's.
                     why = f"waiting for bulk operation {still_running} to finish before another is sent"
-                    outcomes.update({d.id: Conflict(f"product {d.id}: {why}") for d, _ in to_send})
+                    outcomes.update({p.product_id: Conflict(f"product {p.product_id}: {why}") for p in to_send})
                     return outcomes
-                outcomes.update(self._send(user_id, client, bulk, to_send))
+                outcomes.update(self._send(session, bulk, to_send))
                 return outcomes
+        finally:
+            session.tally.points_spent += session.points() - points_before
 
     # -- collecting ---------------------------------------------------------------------------------
 
-    def _collect(self, user_id: str, client, bulk: ShopifyBulk) -> tuple[dict[str, Outcome], str | None]:
+    def _collect(self, session: PublishSession, bulk: ShopifyBulk) -> tuple[dict[str, Outcome], str | None]:
         """Apply every unfinished bulk publish of this shop; returns outcomes and a GID still running."""
+        user_id = session.user_id
         outcomes: dict[str, Outcome] = {}
         with self.engine.connect() as conn:
-            rows = BulkOperationStore(conn, user_id).unfinished(client.shop_domain)
+            rows = BulkOperationStore(conn, user_id).unfinished(session.client.shop_domain)
         for row in rows:
             if row["operation_gid"] is None:
                 with self.engine.begin() as conn:
@@ -139,104 +165,77 @@ class BulkPublisher:
                     outcomes[line["product_id"]] = Conflict(
                         f"product {line['product_id']}: in bulk operation {row['operation_gid']}, not finished yet ({exc})")
                 return outcomes, row["operation_gid"]
-            outcomes.update(self._apply(user_id, client, bulk, row, op))
+            outcomes.update(self._apply(session, bulk, row, op))
         return outcomes, None
 
-    def _apply(self, user_id: str, client, bulk: ShopifyBulk, row, op: BulkOperation) -> dict[str, Outcome]:
-        """Apply each result line to its product; lines without a result fail with the operation's end."""
+    def _apply(self, session: PublishSession, bulk: ShopifyBulk, row, op: BulkOperation) -> dict[str, Outcome]:
+        """Apply each result line to its product as the per-product path records an answer (the
+        session's :meth:`~PublishSession.accepted` and :meth:`~PublishSession.failed`); lines
+        without a result fail with the operation's end."""
         results: dict[int, BulkLineResult] = {r.line: r for r in bulk.mutation_results(op)}
         outcomes: dict[str, Outcome] = {}
         missing = 0
+        extra = {"bulk_operation": op.id}
         for number, line in enumerate(row["lines"]):
             product_id, digest = line["product_id"], line["digest"]
+            plan = _line_plan(line)
             result = results.get(number)
             try:
                 if result is not None and result.ok:
-                    outcomes[product_id] = self._applied(user_id, client, product_id, digest, result, op.id)
+                    outcomes[product_id] = session.accepted(product_id, digest, product_set_result(result), plan,
+                                                            log_extra=extra)
                     continue
                 if result is None:
                     missing += 1
-                    message = (f"bulk operation {op.id} ended {op.status}"
-                               f"{f' ({op.error_code})' if op.error_code else ''} before this product's line ran")
+                    exc: Exception = PublishError(
+                        f"bulk operation {op.id} ended {op.status}"
+                        f"{f' ({op.error_code})' if op.error_code else ''} before this product's line ran")
                 else:
-                    message = "; ".join(str(e) for e in result.errors) or "refused"
-                with self.engine.begin() as conn:
-                    ProductStore(conn, user_id).set_sync_error(product_id, message)
-                    ActivityStore(conn, user_id).log("product.sync_failed", "product", product_id,
-                                                     {"error": message, "bulk_operation": op.id})
-                outcomes[product_id] = PublishError(f"publishing product {product_id} failed: {message}")
-            except HavenError as exc:  # the product was deleted here meanwhile, or Shopify's answer does not fit it
+                    exc = ShopifyUserErrors(result.errors or (UserError((), "refused"),), operation="BulkProductSet")
+                outcomes[product_id] = session.failed(product_id, plan.sent, exc,
+                                                      identifier_was_id=bool(line.get("by_id")), log_extra=extra)
+            except (ShopifyError, HavenError) as exc:  # deleted here meanwhile, or Shopify's answer does not fit it
                 outcomes[product_id] = exc
         with self.engine.begin() as conn:
-            BulkOperationStore(conn, user_id).mark_collected(
+            BulkOperationStore(conn, session.user_id).mark_collected(
                 row["id"], op.status, f"{missing} line(s) without a result" if missing else None)
         return outcomes
 
-    def _applied(self, user_id: str, client, product_id: str, digest: str, result: BulkLineResult, op_id: str) -> PublishResult:
-        product = result.payload.get("product") if result.payload else None
-        if not isinstance(product, dict) or not product.get("id"):
-            raise ShopifyResponseError("a bulk productSet line answered without a product", operation="BulkProductSet")
-        by_sku = {v["sku"]: v["id"] for v in (product.get("variants") or {}).get("nodes", ()) if v.get("sku")}
-        with self.engine.begin() as conn:
-            store = ProductStore(conn, user_id)
-            detail = store.get(product_id)
-            skus = {v["sku"] for v in detail.variants}
-            store.set_shopify(product_id, legacy_id(product["id"]), product["id"], product.get("handle"),
-                              {s: v for s, v in by_sku.items() if s in skus})
-            # A product retired while its line was in flight stays retired (retire archives it).
-            keep = detail["status"] in ("retired", "archived")
-            detail = store.set_published(product_id, digest, None if keep else "active", mode="live")
-            ActivityStore(conn, user_id).log("product.published", "product", product_id,
-                                             {"gid": product["id"], "dry_run": False, "variants": len(by_sku),
-                                              "bulk_operation": op_id})
-        return PublishResult(product_id, product["id"], product.get("handle"), len(by_sku),
-                             ProductService._admin_url(client, legacy_id(product["id"]), False), False, detail["status"])
-
     # -- sending ------------------------------------------------------------------------------------
 
-    def _to_send(self, user_id: str, product_ids: Sequence[str]) -> list[tuple[ProductDetail, str]]:
-        """The products the per-product path would send now, with the digests of their ``productSet``
-        inputs (:func:`~haven_pipelines.domain.shopify_input.product_set_digest`, as that path stores)."""
+    def _to_send(self, session: PublishSession, product_ids: Sequence[str],
+                 details: Mapping[str, ProductDetail]) -> list[Prepared]:
+        """The products the per-product path would send now (:meth:`PublishSession.prepare` of a
+        catalogue run): approved, not retired, not deleted on Shopify (that path reports those,
+        never recreates them here) and not already accepted with this ``productSet`` input."""
         out = []
-        with self.engine.connect() as conn:
-            costs = user_costs(PricingStore(conn, user_id))
         for product_id in product_ids:
-            with self.engine.connect() as conn:
-                detail = ProductStore(conn, user_id).get(product_id)
-            if detail["status"] in ("retired", "archived") or detail["shopify_deleted_at"] is not None:
-                continue  # a product deleted on Shopify is reported by the per-product path, never recreated here
-            digest = product_set_digest(spec_from_detail(detail, costs))
-            if (detail["published_mode"] == "live" and detail["published_digest"] == digest
-                    and detail["status"] != "sync_error" and detail["shopify_product_gid"]):
-                continue
-            if not self.products.approval_state(user_id, product_id)["approved"]:
-                continue
-            out.append((detail, digest))
+            try:
+                prepared = session.prepare(product_id, skip_unchanged=True, detail=details.get(product_id))
+            except HavenError:
+                continue  # waiting, retired, deleted: the per-product path says so, and counts it
+            if not prepared.unchanged:
+                out.append(prepared)
         return out
 
-    def _send(self, user_id: str, client, bulk: ShopifyBulk, to_send: list[tuple[ProductDetail, str]]) -> dict[str, Outcome]:
-        """One bulk operation for ``to_send``: stage, record, start, store the id, wait, apply."""
+    def _send(self, session: PublishSession, bulk: ShopifyBulk, to_send: list[Prepared]) -> dict[str, Outcome]:
+        """One bulk operation for ``to_send``: plan the images (one staged upload for all the new
+        ones), stage the JSONL, record, start, store the id, wait, apply."""
+        user_id, client = session.user_id, session.client
         outcomes: dict[str, Outcome] = {}
+        try:
+            plans = session.plan_images(to_send)
+        except (ShopifyError, HavenError) as exc:
+            log.warning("images not staged for a bulk publish, publishing one by one: %s", exc)
+            return outcomes  # nothing was sent
         lines: list[dict[str, Any]] = []
-        order: list[dict[str, str]] = []
-        with self.engine.connect() as conn:
-            costs = user_costs(PricingStore(conn, user_id))
-        for detail, digest in to_send:
-            try:
-                spec = spec_from_detail(detail, costs)
-                urls = [self.products._image_url(client, image) for image in spec.images]
-                variables = {"input": product_set_input(spec, image_urls=urls, status="ACTIVE"),
-                             "identifier": product_set_identifier(detail["shopify_product_gid"], detail["handle"])}
-            except (ShopifyError, HavenError) as exc:
-                message = sync_message(exc)
-                with self.engine.begin() as conn:
-                    ProductStore(conn, user_id).set_sync_error(detail.id, message)
-                outcomes[detail.id] = PublishError(f"publishing product {detail.id} failed: {message}")
-                continue
-            lines.append(variables)
-            order.append({"product_id": detail.id, "digest": digest})
-        if not lines:
-            return outcomes
+        order: list[dict[str, Any]] = []
+        for prepared, plan in zip(to_send, plans, strict=True):
+            variables, identifier = prepared.product_set(plan)
+            lines.append({"input": variables, "identifier": identifier})
+            # What applying the line needs, kept with the row: a run that dies collects it later.
+            order.append({"product_id": prepared.product_id, "digest": prepared.digest, "by_id": prepared.identifier_is_id,
+                          "images": [list(sent) for sent in plan.sent], "uploaded": plan.uploaded, "reused": plan.reused})
         try:
             path = bulk.stage_jsonl(lines)
         except ShopifyError as exc:
@@ -271,8 +270,15 @@ class BulkPublisher:
             why = f"in bulk operation {op.id}, not finished yet ({exc}); the next run collects it"
             outcomes.update({line["product_id"]: Conflict(f"product {line['product_id']}: {why}") for line in order})
             return outcomes
-        outcomes.update(self._apply(user_id, client, bulk, row, done))
+        outcomes.update(self._apply(session, bulk, row, done))
         return outcomes
+
+
+def _line_plan(line: dict[str, Any]) -> ImagePlan:
+    """The image plan a bulk line was sent with, as its row keeps it (rows written before images
+    were kept have none: their media ids are then not stored, and the images go again next time)."""
+    sent = [(str(row_id), digest) for row_id, digest in line.get("images") or ()]
+    return ImagePlan(urls=[], file_ids=[], sent=sent, uploaded=int(line.get("uploaded") or 0), reused=int(line.get("reused") or 0))
 
 
 def remote_product_lookup(ctx, client, count: int, *, options: BulkOptions | None = None) -> Callable[[str], ShopifyProduct | None]:

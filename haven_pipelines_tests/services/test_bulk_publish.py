@@ -7,21 +7,25 @@ connected fake shop, and uses a small threshold so that a handful of products is
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import update
 
 from haven_pipelines.db.crypto import generate_key
 from haven_pipelines.db.stores.bulk_operations import BulkOperationStore
 from haven_pipelines.db.stores.integrations import IntegrationStore
+from haven_pipelines.db.stores.pricing import PricingStore
 from haven_pipelines.db.stores.products import ProductStore
+from haven_pipelines.db.tables import product_variants
 from haven_pipelines.defs.assets.listings import publish_designs
 from haven_pipelines.domain.errors import Conflict
-from haven_pipelines.services.approvals import product_digest
+from haven_pipelines.domain.shopify_input import product_set_digest
 from haven_pipelines.services.bulk_publish import BulkOptions, BulkPublisher
-from haven_pipelines.services.products import ProductService, PublishError, PublishResult
+from haven_pipelines.services.products import ProductService, PublishError, PublishResult, spec_from_detail, user_costs
 from haven_pipelines_tests.fakes.shopify_server import FakeShopify
 
 FAST = BulkOptions(poll_first=0.02, poll_max=0.2, wait_seconds=60)
@@ -50,6 +54,13 @@ def _detail(shop, product_id):
         return ProductStore(conn, shop.user).get(product_id)
 
 
+def _input_digest(shop, detail) -> str:
+    """The digest of the product's ``productSet`` input, which both publishing paths store."""
+    with shop.ctx.engine.connect() as conn:
+        costs = user_costs(PricingStore(conn, shop.user))
+    return product_set_digest(spec_from_detail(detail, costs))
+
+
 def _rows(shop):
     with shop.ctx.engine.connect() as conn:
         return BulkOperationStore(conn, shop.user).for_user()
@@ -71,7 +82,7 @@ def test_a_set_above_the_threshold_goes_out_as_exactly_one_bulk_operation(shop):
     for product_id in shop.products:
         detail = _detail(shop, product_id)
         remote = shop.fake.products[detail["shopify_product_gid"]]
-        assert detail["status"] == "active" and detail["published_digest"] == product_digest(detail)
+        assert detail["status"] == "active" and detail["published_digest"] == _input_digest(shop, detail)
         assert {v["sku"]: v["shopify_variant_id"] for v in detail.variants} == {v.sku: v.id for v in remote.variants}
     [row] = _rows(shop)
     assert (row["status"], row["operation_gid"], row["line_count"]) == ("collected", shop.fake.bulk_operations[0].id, 5)
@@ -206,3 +217,82 @@ def test_reconcile_of_a_large_catalogue_reads_the_shop_with_one_bulk_query(shop)
     small = shop.service.reconcile(shop.user)
     assert shop.fake.operation_counts["product"] == 5 and shop.fake.operation_counts["bulkOperationRunQuery"] == 0
     assert [d["product_id"] for d in small.drifted] == [drifted.id]
+
+
+def _image_staging_calls(fake) -> list[int]:
+    """How many images each ``stagedUploadsCreate`` for images asked targets for (the JSONL's is left out)."""
+    calls = [c for c in fake.calls if c.root_fields == ("stagedUploadsCreate",)]
+    return [len(c.variables["input"]) for c in calls if all(i["resource"] == "IMAGE" for i in c.variables["input"])]
+
+
+def test_a_bulk_publish_stores_media_ids_and_stages_the_batchs_images_with_one_call(shop):
+    _set_threshold(shop.ctx, 3)
+    report = publish_designs(SimpleNamespace(ctx=shop.ctx), shop.designs, logging.getLogger("test"))
+
+    assert len(report["published"]) == 5 and shop.fake.operation_counts["bulkOperationRunMutation"] == 1
+    # Every new image of the whole batch in one staged upload call.
+    assert _image_staging_calls(shop.fake) == [5]
+    for product_id in shop.products:
+        detail = _detail(shop, product_id)
+        remote = shop.fake.products[detail["shopify_product_gid"]]
+        assert [i["shopify_media_id"] for i in detail.images] == [m.id for m in remote.media]
+        assert all(i["shopify_media_id"].startswith("gid://shopify/MediaImage/") for i in detail.images)
+        # The stored digest is of the bytes the shop was given.
+        uploaded = [shop.fake.uploads[m.original_source.split("/staged-uploads/")[1].split("/")[0]].data for m in remote.media]
+        assert [i["shopify_media_digest"] for i in detail.images] == [hashlib.sha256(d).hexdigest() for d in uploaded]
+    # The run's tally counts what went in bulk, as the per-product path counts its own.
+    [tally] = report["tally"]
+    assert (tally["sent"], tally["unchanged"], tally["images_uploaded"], tally["images_reused"], tally["staged_upload_calls"]) == (5, 0, 5, 0, 1)
+    assert tally["points_spent"] > 0 and tally["points_spent"] == round(shop.fake.stats.points_charged, 1)
+    [row] = _rows(shop)
+    assert all(len(line["images"]) == 1 and line["uploaded"] == 1 for line in row["lines"])
+
+
+def test_a_run_after_a_bulk_publish_sends_nothing_at_all(shop):
+    _set_threshold(shop.ctx, 3)
+    publish_designs(SimpleNamespace(ctx=shop.ctx), shop.designs, logging.getLogger("test"))
+    for design in shop.designs:  # what every catalogue run does first: rebuild with the same content
+        shop.service.build_for_design(shop.user, design)
+    shop.fake.reset_stats()
+
+    report = publish_designs(SimpleNamespace(ctx=shop.ctx), shop.designs, logging.getLogger("test"))
+
+    assert report["published"] == [] and len(report["unchanged"]) == 5 and report["failed"] == []
+    assert shop.fake.stats.requests == 0 and shop.fake.stats.uploads == 0
+    assert len(shop.fake.bulk_operations) == 1
+    [tally] = report["tally"]
+    assert (tally["sent"], tally["unchanged"], tally["images_uploaded"], tally["points_spent"]) == (0, 5, 0, 0)
+
+
+def test_a_price_change_above_the_threshold_is_one_bulk_operation_citing_images_by_file_id(shop):
+    _set_threshold(shop.ctx, 3)
+    publish_designs(SimpleNamespace(ctx=shop.ctx), shop.designs, logging.getLogger("test"))
+    media_before = {p: [i["shopify_media_id"] for i in _detail(shop, p).images] for p in shop.products}
+    with shop.ctx.engine.begin() as conn:
+        conn.execute(update(product_variants).where(product_variants.c.product_id.in_(shop.products))
+                     .values(price=Decimal("31.00")))
+    shop.fake.reset_stats()
+
+    report = publish_designs(SimpleNamespace(ctx=shop.ctx), shop.designs, logging.getLogger("test"))
+
+    assert [r["product_id"] for r in report["published"]] == shop.products and report["failed"] == []
+    counts = shop.fake.operation_counts
+    assert counts["bulkOperationRunMutation"] == 1 and counts["productSet"] == 0
+    assert len(shop.fake.bulk_operations) == 2
+    # Only the JSONL file was staged: no image went again.
+    assert counts["stagedUploadsCreate"] == 1 and _image_staging_calls(shop.fake) == [] and shop.fake.stats.uploads == 1
+    lines = shop.fake.bulk_operations[1].lines
+    by_gid = {_detail(shop, p)["shopify_product_gid"]: p for p in shop.products}
+    assert sorted(by_gid[line["identifier"]["id"]] for line in lines) == sorted(shop.products)
+    for line in lines:
+        files = line["input"]["files"]
+        assert files == [{"id": m, "alt": f["alt"]} for m, f in zip(media_before[by_gid[line["identifier"]["id"]]], files, strict=True)]
+    [tally] = report["tally"]
+    assert (tally["sent"], tally["images_uploaded"], tally["images_reused"], tally["staged_upload_calls"]) == (5, 0, 5, 0)
+    for product_id in shop.products:
+        detail = _detail(shop, product_id)
+        remote = shop.fake.products[detail["shopify_product_gid"]]
+        assert {v.price for v in remote.variants} == {Decimal("31.00")}
+        assert [m.id for m in remote.media] == media_before[product_id]  # the same files, nothing processed again
+        assert [i["shopify_media_id"] for i in detail.images] == media_before[product_id]
+        assert detail["published_digest"] == _input_digest(shop, detail)

@@ -36,8 +36,9 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
     bulk = BulkPublisher(ctx)
     for user_id, ids in owners.items():
         built = service.products_for_designs(user_id, ids)
-        handled = bulk.publish_large_set(user_id, [p.id for p in built.values()])
         with service.publishing(user_id) as session:
+            handled = bulk.publish_large_set(user_id, [p.id for p in built.values()], session=session,
+                                             details={p.id: p for p in built.values()})
             for asset_id in ids:
                 product = built.get(asset_id)
                 if product is None:
@@ -48,8 +49,7 @@ def publish_designs(haven: HavenResource, asset_ids: list[str], log) -> dict[str
                     if isinstance(outcome, HavenError):
                         raise outcome
                     if isinstance(outcome, PublishResult):
-                        result = outcome  # sent (or collected) in a bulk operation
-                        tally.sent += 1
+                        result = outcome  # sent (or collected) in a bulk operation, counted in the session's tally
                     else:
                         result = session.publish(product.id, skip_unchanged=True, detail=product)
                 except Conflict as exc:

@@ -38,7 +38,14 @@ from haven_pipelines.integrations.shopify.errors import (
     ShopifyResponseError,
     UserError,
 )
-from haven_pipelines.integrations.shopify.models import ShopifyProduct, ShopifyVariant, StagedTarget
+from haven_pipelines.integrations.shopify.models import (
+    MediaRef,
+    ProductSetResult,
+    ShopifyProduct,
+    ShopifyVariant,
+    StagedTarget,
+    VariantRef,
+)
 
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED", "EXPIRED")
 
@@ -241,6 +248,31 @@ class ShopifyBulk:
             if tries > self.download_retries:
                 raise error
             self._sleep(min(self.poll_max, self.poll_first * (2 ** (tries - 1))))
+
+
+def product_set_result(result: BulkLineResult) -> ProductSetResult:
+    """What an accepted line of :data:`~.bulk_documents.BULK_PRODUCT_SET` read back, as the
+    per-product ``productSet`` returns it (variants by SKU, media in the order of ``input.files``).
+
+    Raises:
+        ShopifyResponseError: the line answered without a product, or in an unexpected shape.
+    """
+    product = result.payload.get("product") if result.payload else None
+    if not isinstance(product, Mapping) or not product.get("id"):
+        raise ShopifyResponseError("a bulk productSet line answered without a product", operation="BulkProductSet")
+    try:
+        variants = tuple(VariantRef(id=v["id"], sku=v.get("sku")) for v in (product.get("variants") or {}).get("nodes", ()))
+        connection = product.get("media") or {}
+        media = tuple(MediaRef(id=m["id"], alt=m.get("alt"), status=m.get("status")) for m in connection.get("nodes", ()))
+        return ProductSetResult(
+            id=product["id"], handle=product["handle"], title=product.get("title") or "", status=product.get("status") or "",
+            variants=variants, media=media,
+            # Without the media selection (or with more than a page) their ids are not all known.
+            media_complete="media" in product and not (connection.get("pageInfo") or {}).get("hasNextPage"),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ShopifyResponseError(f"a bulk productSet line has an unexpected shape ({exc!r})",
+                                   operation="BulkProductSet") from None
 
 
 def products_from_bulk_lines(lines: Iterable[Mapping[str, Any]]) -> dict[str, ShopifyProduct]:

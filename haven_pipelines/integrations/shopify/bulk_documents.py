@@ -56,16 +56,23 @@ query BulkOperation($id: ID!) {{
 
 #: What Shopify runs once per JSONL line of a bulk publish: the same upsert as the per-product
 #: ``productSet`` (identifier by GID or handle, so a line sent twice updates one product), reading
-#: back what the product service stores. ``synchronous`` is not passed: in bulk it is ignored.
+#: back what the product service stores, the media ids too (in the order of ``input.files``), so a
+#: product published in bulk cites its images by file id next time like one published on its own.
+#: ``synchronous`` is not passed: in bulk it is ignored.
 BULK_PRODUCT_SET = """
 mutation BulkProductSet($identifier: ProductSetIdentifiers, $input: ProductSetInput!) {
   productSet(identifier: $identifier, input: $input) {
     product {
       id
       handle
+      title
       status
       variants(first: 100) {
         nodes { id sku }
+      }
+      media(first: 20) {
+        nodes { id alt status }
+        pageInfo { hasNextPage }
       }
     }
     userErrors { field message code }

@@ -6,7 +6,14 @@ import pytest
 
 from haven_pipelines.integrations.shopify import ShopifyClient, ShopifyUserErrors, validate_document
 from haven_pipelines.integrations.shopify import bulk_documents as docs
-from haven_pipelines.integrations.shopify.bulk import BulkOperationTimeout, ShopifyBulk, products_from_bulk_lines
+from haven_pipelines.integrations.shopify.bulk import (
+    BulkLineResult,
+    BulkOperationTimeout,
+    ShopifyBulk,
+    product_set_result,
+    products_from_bulk_lines,
+)
+from haven_pipelines.integrations.shopify.errors import ShopifyResponseError
 from haven_pipelines_tests.fakes.shopify_server import FakeShopify
 from haven_pipelines_tests.integrations.shopify.realistic import product_set_variables
 
@@ -83,6 +90,25 @@ def test_stage_run_wait_and_read_every_line_with_its_errors(fake, client):
     assert {r.payload["product"]["handle"] for r in results if r.ok} == {batch[i]["identifier"]["handle"] for i in (0, 2, 3)}
     assert len(fake.products) == 3
     bulk.close()
+
+
+def test_a_bulk_product_set_line_reads_back_variant_and_media_ids_as_a_single_product_set_does(fake, client):
+    batch = lines(2)
+    bulk = ShopifyBulk(client, poll_first=0.01, poll_max=0.05)
+    results = bulk.mutation_results(bulk.wait(bulk.run_mutation(docs.BULK_PRODUCT_SET, bulk.stage_jsonl(batch)).id))
+    bulk.close()
+
+    for sent, result in zip(batch, results, strict=True):
+        parsed = product_set_result(result)
+        remote = fake.products[parsed.id]
+        assert parsed.handle == sent["identifier"]["handle"] and parsed.title == sent["input"]["title"]
+        assert parsed.variant_ids_by_sku() == {v.sku: v.id for v in remote.variants}
+        # One media per file sent, in the order of input.files: what lets the service store each image's id.
+        assert len(parsed.media) == len(sent["input"]["files"]) == 6 and parsed.media_complete
+        assert [m.id for m in parsed.media] == [m.id for m in remote.media]
+        assert [m.alt for m in parsed.media] == [f["alt"] for f in sent["input"]["files"]]
+    with pytest.raises(ShopifyResponseError):
+        product_set_result(BulkLineResult(0, {"product": None, "userErrors": []}, ()))
 
 
 def test_waiting_backs_off_and_times_out_while_the_operation_runs(fake, client):
