@@ -87,8 +87,9 @@ def approved_designs_tick(engine: Engine, cursor: str | None, limit: int) -> App
     Three set-based queries on one connection, whatever the number of designs, scenes or owners:
     the page, its designs' quote collections (which choose the scenes), and their existing mockups
     (a completed, approved or rejected one needs no render, as :meth:`RenderService.plan` decides).
+    A read across users, so it runs as the pipeline role (row-level security on PostgreSQL).
     """
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         rows = [dict(r) for r in _approved_page(conn, decode_cursor(cursor), limit)]
         if not rows:
             return ApprovedDesignsTick([], cursor, {}, {})

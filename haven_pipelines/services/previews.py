@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from haven_pipelines.db.stores.products import ProductStore
 from haven_pipelines.db.tables import assets, mockups, quotes
+from haven_pipelines.db.tenancy import cross_tenant_connection
 from haven_pipelines.domain.labels import design_label
 from haven_pipelines.domain.errors import HavenError
 from haven_pipelines.integrations.blobstore import BlobStore
@@ -66,7 +67,7 @@ def design_labels(engine: Engine, asset_ids: Iterable[str]) -> dict[str, str]:
     """
     ids = list(dict.fromkeys(asset_ids))
     found: dict[str, str | None] = {}
-    with engine.connect() as conn:
+    with cross_tenant_connection(engine) as conn:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = conn.execute(
@@ -80,8 +81,8 @@ def design_labels(engine: Engine, asset_ids: Iterable[str]) -> dict[str, str]:
 
 def design_gallery(engine: Engine, store: BlobStore, asset_id: str) -> list[SceneImage]:
     """The design's current mockups, one per scene (the newest), in scene order, each with an image
-    source from :func:`image_src` (its thumbnail)."""
-    with engine.connect() as conn:
+    source from :func:`image_src` (its thumbnail). A system read, like the labels."""
+    with cross_tenant_connection(engine) as conn:
         rows = conn.execute(
             select(mockups.c.scene, mockups.c.status, mockups.c.thumbnail_key, mockups.c.file_key)
             .where(mockups.c.asset_id == asset_id, mockups.c.status.in_(SHOWN_STATUSES))
@@ -123,8 +124,8 @@ def product_markdown(store: BlobStore, label: str, title: str, image_key: str | 
 
 
 def artwork_markdown(engine: Engine, store: BlobStore, asset_id: str, label: str) -> str:
-    """Markdown for the UI: the design's own artwork (small), under its label."""
-    with engine.connect() as conn:
+    """Markdown for the UI: the design's own artwork (small), under its label (a system read)."""
+    with cross_tenant_connection(engine) as conn:
         key = conn.execute(select(assets.c.file_key).where(assets.c.id == asset_id)).scalar()
     src = image_src(store, key)
     return f"**{label}**\n\n" + (f"![artwork]({src})\n" if src else "_artwork not readable_\n")

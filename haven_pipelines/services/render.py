@@ -45,6 +45,7 @@ from sqlalchemy.exc import OperationalError
 from haven_pipelines.db.stores.activity import ActivityStore
 from haven_pipelines.db.stores.designs import DesignStore
 from haven_pipelines.db.stores.mockups import MockupStore, mockup_statuses
+from haven_pipelines.db.tenancy import cross_tenant_connection
 from haven_pipelines.db.stores.retries import RetryStore
 from haven_pipelines.db.stores.scenes import SceneStore
 from haven_pipelines.db.stores.users import SettingsStore
@@ -285,7 +286,7 @@ class RenderService:
         asset_ids = list(dict.fromkeys(t.asset_id for tasks in wanted.values() for t in tasks))
         statuses: dict[tuple[str, str, str], str] = {}
         if asset_ids and not regenerate:
-            with self.engine.connect() as conn:
+            with cross_tenant_connection(self.engine) as conn:  # several users' rows, filtered per user below
                 statuses = mockup_statuses(conn, asset_ids)
         return split_planned(wanted, statuses, regenerate=regenerate)
 

@@ -193,6 +193,7 @@ class CreditLedger:
             .where(users.c.id.in_(wanted))
         )
         with self.engine.connect() as conn:
+            cross_tenant(conn)  # several users' balances at once (row-level security on PostgreSQL)
             rows = {r.id: r for r in conn.execute(stmt)}
         found: dict[str, CreditUsage] = {}
         for user_id in wanted:
