@@ -87,9 +87,10 @@ def approved_designs_tick(engine: Engine, cursor: str | None, limit: int) -> App
     Three set-based queries on one connection, whatever the number of designs, scenes or owners:
     the page, its designs' quote collections (which choose the scenes), and their existing mockups
     (a completed, approved or rejected one needs no render, as :meth:`RenderService.plan` decides).
-    A read across users, so it runs as the pipeline role (row-level security on PostgreSQL).
+    A read across users: the page read switches the transaction to the pipeline role (row-level
+    security on PostgreSQL), and the other two reads share that transaction.
     """
-    with cross_tenant_connection(engine) as conn:
+    with engine.connect() as conn:
         rows = [dict(r) for r in _approved_page(conn, decode_cursor(cursor), limit)]
         if not rows:
             return ApprovedDesignsTick([], cursor, {}, {})
