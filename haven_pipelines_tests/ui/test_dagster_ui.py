@@ -126,20 +126,32 @@ def test_runs_list_names_the_designs_and_carries_the_run_totals(page, screenshot
     page.screenshot(path=screenshots / "runs.png")
 
 
-def test_credit_usage_monthly_shows_its_column_schema_and_numeric_metadata(page, screenshots):
+def test_credit_usage_monthly_shows_its_schema_figures_rows_preview_and_a_plot(page, screenshots, designs):
     page.goto("/assets/credit_usage_monthly")
     for column in SCHEMAS["credit_usage_monthly"].to_schema().columns:
         page.get_by_text(column, exact=True).first.wait_for()
     page.screenshot(path=screenshots / "credit_usage_monthly_overview.png", full_page=True)
     page.goto("/assets/credit_usage_monthly?view=events")
-    for key in ("dagster/row_count", "net_credits_latest_month", "users_over_80_percent", "lowest_remaining_annual"):
+    for key in ("dagster/row_count", "net_credits_latest_month", "users_over_80_percent", "lowest_remaining_annual",
+                "credits_this_month", "renders_this_month", "preview"):
         _metadata_row(page, key).wait_for()
+    # This month's renders: every mockup the quickstart made (the local renderer charges no credits,
+    # so the render count is the figure that moves).
+    renders = sum(len(d["scenes"]) for d in designs)
+    assert _metadata_row(page, "renders_this_month").locator("td").nth(1).inner_text().strip() == str(renders)
     page.screenshot(path=screenshots / "credit_usage_monthly_events.png")
+    # Two materialisations (the quickstart ran twice): the overview's metadata section plots the figures.
+    page.goto("/assets/credit_usage_monthly")
+    page.get_by_text("Plots", exact=True).first.click()
+    page.locator("canvas").first.wait_for()
+    page.screenshot(path=screenshots / "credit_usage_monthly_plots.png", full_page=True)
 
 
 def test_automation_page_lists_each_sensor_and_each_sensor_page_shows_its_description(page, screenshots):
-    from haven_pipelines.defs.sensors import SENSORS
+    from haven_pipelines.definitions import defs
 
+    SENSORS = list(defs.sensors)  # noqa: N806 - every sensor of the code location, the analysts' too
+    assert len(SENSORS) >= 4
     page.goto("/automation")
     for sensor in SENSORS:
         page.get_by_text(sensor.name, exact=True).first.wait_for()
