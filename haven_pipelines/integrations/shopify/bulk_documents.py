@@ -10,19 +10,12 @@ runs in bulk on our behalf (:data:`BULK_PRODUCT_SET`, one execution per JSONL li
 
 from __future__ import annotations
 
-#: Ask for the target of a JSONL variables file; its ``key`` parameter is the ``stagedUploadPath``.
-BULK_STAGED_UPLOAD = """
-mutation BulkStagedUpload($input: [StagedUploadInput!]!) {
-  stagedUploadsCreate(input: $input) {
-    stagedTargets {
-      url
-      resourceUrl
-      parameters { name value }
-    }
-    userErrors { field message }
-  }
-}
-"""
+from haven_pipelines.integrations.shopify import documents as _per_request
+
+#: Ask for the target of a JSONL variables file (resource ``BULK_MUTATION_VARIABLES``): the same
+#: ``stagedUploadsCreate`` document as image uploads; the target's ``key`` parameter is the
+#: ``stagedUploadPath`` the bulk mutation is run with.
+BULK_STAGED_UPLOAD = _per_request.STAGED_UPLOADS_CREATE
 
 #: The fields of a bulk operation the client reads, every time it sees one.
 _OPERATION_FIELDS = "id status errorCode createdAt completedAt objectCount rootObjectCount fileSize url partialDataUrl"
