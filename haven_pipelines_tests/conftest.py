@@ -67,8 +67,8 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
-def _admin_execute(sql: str) -> None:
-    """Run one statement on the admin database outside a transaction (CREATE/DROP DATABASE need that)."""
+def admin_execute(sql: str) -> None:
+    """Run one statement on the admin database outside a transaction (CREATE/DROP DATABASE and ROLE need that)."""
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
     try:
         with admin.connect() as conn:
@@ -85,13 +85,13 @@ def create_pg_database(prefix: str = "haven_test", template: str | None = None) 
     """
     require_postgres()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    _admin_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    admin_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_pg_database(url: str) -> None:
     """Drop a database made by :func:`create_pg_database`, closing its connections."""
-    _admin_execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    admin_execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def copy_sqlite_template(template: Path, folder: Path, name: str = "haven.db") -> str:

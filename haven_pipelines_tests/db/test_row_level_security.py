@@ -33,7 +33,7 @@ from haven_pipelines.db.tenancy import act_as, cross_tenant
 from haven_pipelines.db.crypto import generate_key
 from haven_pipelines.services import analytics
 from haven_pipelines.services.database import grant_analyst
-from haven_pipelines_tests.conftest import ADMIN_URL, session_role_prefix
+from haven_pipelines_tests.conftest import admin_execute, session_role_prefix
 from haven_pipelines_tests.db.test_isolation import CASES, Case, _pricing, _product, _scene, check_isolation
 
 pytestmark = pytest.mark.postgres
@@ -92,7 +92,7 @@ def login_factory(pg_url) -> Iterator:
         name = name or f"{session_role_prefix()}login_{uuid.uuid4().hex[:8]}"
         made.append(name)
         if member_of is not None:
-            _admin_sql(f'CREATE ROLE "{name}" LOGIN IN ROLE "{member_of}"')
+            admin_execute(f'CREATE ROLE "{name}" LOGIN IN ROLE "{member_of}"')
         return name
 
     def connect(name: str) -> Engine:
@@ -105,16 +105,7 @@ def login_factory(pg_url) -> Iterator:
     for engine in engines:
         engine.dispose()
     for name in made:
-        _admin_sql(f'DROP ROLE IF EXISTS "{name}"')
-
-
-def _admin_sql(sql: str) -> None:
-    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
+        admin_execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 def _populate(admin: Engine, email: str) -> str:

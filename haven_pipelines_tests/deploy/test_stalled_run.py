@@ -50,7 +50,7 @@ from haven_pipelines.defs.run_limits import MAX_RUNTIME_TAG, RENDER_MAX_RUNTIME_
 from haven_pipelines.domain.keys import design_key
 from haven_pipelines.integrations.blobstore import LocalBlobStore
 from haven_pipelines.services.demo import SIZE, draw_design
-from haven_pipelines_tests.conftest import ADMIN_URL, create_pg_database, drop_pg_database, session_role_prefix
+from haven_pipelines_tests.conftest import admin_execute, create_pg_database, drop_pg_database, session_role_prefix
 from haven_pipelines_tests.deploy.harness import WORKSPACE, Deployment
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1200)]
@@ -73,7 +73,7 @@ def deployment(tmp_path, monkeypatch):
         cleanup.callback(drop_pg_database, instance_url)
         upgrade(app_url)
         login = f"{session_role_prefix()}stall_{new_id()[:8]}"
-        _admin(f'CREATE ROLE "{login}" LOGIN IN ROLE "{settings.db_roles().app}"')
+        admin_execute(f'CREATE ROLE "{login}" LOGIN IN ROLE "{settings.db_roles().app}"')
         cleanup.callback(_admin, f'DROP ROLE IF EXISTS "{login}"')
         deploy = Deployment.create(tmp_path, app_url, instance_url, generate_key(), shops={})
         cleanup.callback(_stop_and_check, deploy)
@@ -89,15 +89,6 @@ def deployment(tmp_path, monkeypatch):
         for name, value in deploy.env.items():
             monkeypatch.setenv(name, value)
         yield deploy
-
-
-def _admin(sql: str) -> None:
-    engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
 
 
 def _stop_and_check(deploy: Deployment) -> None:
