@@ -235,21 +235,6 @@ def db_roles(environ: Mapping[str, str] | None = None) -> DbRoles:
     return DbRoles(_role_prefix(value if value is None or value.strip() else None, VARIABLES["db_role_prefix"]))
 
 
-def data_dir() -> Path:
-    """The data folder (``HAVEN_DATA_DIR``, default ``./.haven``), created if missing."""
-    path = _data_dir(os.environ.get("HAVEN_DATA_DIR") or None, "HAVEN_DATA_DIR")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def database_url() -> str:
-    """``HAVEN_DATABASE_URL``, else a SQLite file ``haven.db`` in the data folder (created if missing)."""
-    url = os.environ.get("HAVEN_DATABASE_URL")
-    if url and url.strip():
-        return url.strip()
-    return f"sqlite:///{data_dir() / 'haven.db'}"
-
-
 def _text(value: Any, label: str) -> str | None:
     if value is None:
         return None

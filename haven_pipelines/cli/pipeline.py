@@ -11,9 +11,8 @@ import os
 
 import click
 
-from haven_pipelines import settings
 from haven_pipelines.cli.common import engine as make_engine
-from haven_pipelines.cli.common import handle_errors
+from haven_pipelines.cli.common import handle_errors, settings
 from haven_pipelines.services.summary import catalogue_summary
 
 # Dagster's console logger prints every step event at DEBUG; people want the asset logs (INFO).
@@ -122,7 +121,7 @@ def _listing_counts(instance, result) -> dict[str, float]:
 def _summary(engine, designs: int, before, publishing: dict[str, float] | None = None) -> None:
     summary = catalogue_summary(engine)
     by_status, recorded, active = summary.mockups_by_status, summary.product_sets_recorded, summary.active_products
-    images = settings.data_dir() / "images" / "mockups"
+    images = settings().data_dir / "images" / "mockups"
     click.echo("")
     click.echo("This run")
     click.echo(f"  designs        {designs} materialised")

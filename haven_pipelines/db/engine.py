@@ -6,7 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy import create_engine as _sa_create_engine
 
-from haven_pipelines import settings
+from haven_pipelines.settings import Settings
 
 
 def normalise_url(url: str) -> str:
@@ -23,12 +23,12 @@ def redact_url(url: str) -> str:
 
 
 def create_engine(url: str | None = None, **kwargs) -> Engine:
-    """An engine for ``url`` (default: :func:`haven_pipelines.settings.database_url`).
+    """An engine for ``url`` (default: the ``database_url`` of :meth:`Settings.from_env`).
 
     SQLite gets foreign keys on, WAL journaling and a busy timeout, so that several threads or
     processes can share one file; PostgreSQL gets a pre-ping pool.
     """
-    url = normalise_url(url or settings.database_url())
+    url = normalise_url(url or Settings.from_env().database_url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
