@@ -74,7 +74,7 @@ def deployment(tmp_path, monkeypatch):
         upgrade(app_url)
         login = f"{session_role_prefix()}stall_{new_id()[:8]}"
         admin_execute(f'CREATE ROLE "{login}" LOGIN IN ROLE "{settings.db_roles().app}"')
-        cleanup.callback(_admin, f'DROP ROLE IF EXISTS "{login}"')
+        cleanup.callback(admin_execute, f'DROP ROLE IF EXISTS "{login}"')
         deploy = Deployment.create(tmp_path, app_url, instance_url, generate_key(), shops={})
         cleanup.callback(_stop_and_check, deploy)
         # The runs reach the database as the application's login, never as the admin.
