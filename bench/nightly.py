@@ -46,9 +46,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import warnings
+
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Dagster flags the beta parameters the definitions use each time they load.
+warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 from sqlalchemy import func, select  # noqa: E402
 
@@ -285,6 +289,22 @@ class Nightly:
     points: int
     outbox_rows: int
     operations: dict
+    steps: dict
+
+
+def step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Each step's wall time in a run, from its stored start and success events."""
+    started: dict[str, float] = {}
+    out: dict[str, float] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = entry.timestamp
+        elif event.event_type_value == "STEP_SUCCESS" and event.step_key in started:
+            out[event.step_key] = entry.timestamp - started[event.step_key]
+    return out
 
 
 def op_metadata(result) -> dict[str, dict]:
@@ -346,7 +366,7 @@ def run_nightly(instance, job, run_config: dict, tags: dict, url: str, fake) -> 
         product_sets=ops.get("productSet", 0), bulk_operations=ops.get("bulkOperationRunMutation", 0),
         staged_upload_calls=ops.get("stagedUploadsCreate", 0), uploads=fake.stats.uploads - uploads,
         requests=fake.stats.requests, mutations=mutations, points=fake.stats.points_charged,
-        outbox_rows=count_rows(url, shopify_outbox) - outbox, operations=ops,
+        outbox_rows=count_rows(url, shopify_outbox) - outbox, operations=ops, steps=step_seconds(instance, result.run_id),
     )
 
 
@@ -359,7 +379,7 @@ def nightly_schedule_run(defs) -> tuple[dict, dict]:
     """The run config and tags nightly_catalog_schedule gives its run (one tick's request)."""
     import dagster as dg
 
-    schedule = defs.get_schedule_def("nightly_catalog_schedule")
+    schedule = defs.resolve_schedule_def("nightly_catalog_schedule")
     with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 12, 2, 2, tzinfo=UTC)) as context:
         data = schedule.evaluate_tick(context)
     request = data.run_requests[0]
@@ -374,6 +394,7 @@ def print_nightly(label: str, n: Nightly) -> None:
           f"bulk operations {n.bulk_operations}, stagedUploadsCreate {n.staged_upload_calls}, staged files uploaded "
           f"{n.uploads}, points {n.points}; outbox rows added {n.outbox_rows}")
     print(f"{'':>{len(label) + 2}}operations: {', '.join(f'{k} {v}' for k, v in sorted(n.operations.items())) or 'none'}")
+    print(f"{'':>{len(label) + 2}}steps (s): {', '.join(f'{k} {v:.1f}' for k, v in n.steps.items())}")
 
 
 def run_repeat(designs: int, workers: int | None, keep: bool) -> int:

@@ -257,10 +257,14 @@ class ProductStore(UserScopedStore):
                  for i in current.images if i["shopify_media_id"]}
         for row in image_rows:
             row["shopify_media_id"], row["shopify_media_digest"] = media.get(image_identity(row["file_key"], row["src"]), (None, None))
+        # A rebuild that would write what is stored writes nothing (a nightly rebuilds every product):
+        # the rows, their Shopify ids and updated_at stay as they are.
+        if _same_rows(current.product, [values]) and _same_children(current, variant_rows, image_rows):
+            return current
         self.conn.execute(delete(product_variants).where(product_variants.c.product_id == product_id, self._owned(product_variants)))
         self.conn.execute(delete(product_images).where(product_images.c.product_id == product_id, self._owned(product_images)))
         self._insert_children(variant_rows, image_rows)
-        # Always touch the product row, so that its updated_at says when it was rebuilt.
+        # Touch the product row, so that its updated_at says when it was last rebuilt with other rows.
         self._update_in(products, self.kind, product_id, {**values, "updated_at": utcnow()})
         return self.get(product_id)
 
@@ -493,6 +497,23 @@ class ProductStore(UserScopedStore):
             self.conn.execute(product_variants.insert(), variant_rows)
         if image_rows:
             self.conn.execute(product_images.insert(), image_rows)
+
+
+#: Columns a rebuild makes afresh for every row; they say nothing about its content.
+_FRESH_COLUMNS = frozenset({"id", "created_at", "updated_at"})
+
+
+def _same_rows(stored: Mapping[str, Any], new_rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether each new row's values (its fresh id and stamps aside) equal the stored row's."""
+    return all(stored.get(k) == v for row in new_rows for k, v in row.items() if k not in _FRESH_COLUMNS)
+
+
+def _same_children(current: ProductDetail, variant_rows: list[dict], image_rows: list[dict]) -> bool:
+    """Whether a rebuild's variant and image rows are the stored ones, in the same order."""
+    if len(variant_rows) != len(current.variants) or len(image_rows) != len(current.images):
+        return False
+    pairs = list(zip(current.variants, variant_rows)) + list(zip(current.images, image_rows))
+    return all(_same_rows(stored, [row]) for stored, row in pairs)
 
 
 def _as_mapping(raw: Any, field: str, allowed: frozenset[str]) -> Mapping[str, Any]:
