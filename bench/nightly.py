@@ -277,7 +277,8 @@ class Nightly:
     renders: int
     credits: int
     products_built: int
-    products_written: int
+    products_unchanged: int
+    products_logged: int
     sent: int
     unchanged: int
     product_sets: int
@@ -361,7 +362,8 @@ def run_nightly(instance, job, run_config: dict, tags: dict, url: str, fake) -> 
                     name in MUTATIONS)
     return Nightly(
         seconds=seconds, renders=int(render["renders_done"]), credits=int(render["credits_charged"]),
-        products_built=int(build["products_built"]), products_written=product_writes(url) - writes,
+        products_built=int(build["products_built"]) - int(build.get("products_unchanged", 0)),
+        products_unchanged=int(build.get("products_unchanged", 0)), products_logged=product_writes(url) - writes,
         sent=int(publish["sent"]), unchanged=int(publish["unchanged"]),
         product_sets=ops.get("productSet", 0), bulk_operations=ops.get("bulkOperationRunMutation", 0),
         staged_upload_calls=ops.get("stagedUploadsCreate", 0), uploads=fake.stats.uploads - uploads,
@@ -389,7 +391,8 @@ def nightly_schedule_run(defs) -> tuple[dict, dict]:
 def print_nightly(label: str, n: Nightly) -> None:
     """One nightly's figures, one line each."""
     print(f"{label}: {n.seconds:.1f} s wall; mockups rendered {n.renders}, credits {n.credits}; products built "
-          f"{n.products_built} (created or changed {n.products_written}); listings sent {n.sent}, unchanged {n.unchanged}")
+          f"{n.products_built} (content created or changed {n.products_logged}, found as stored {n.products_unchanged}); "
+          f"listings sent {n.sent}, unchanged {n.unchanged}")
     print(f"{'':>{len(label) + 2}}Shopify: requests {n.requests}, mutations {n.mutations}, productSet {n.product_sets}, "
           f"bulk operations {n.bulk_operations}, stagedUploadsCreate {n.staged_upload_calls}, staged files uploaded "
           f"{n.uploads}, points {n.points}; outbox rows added {n.outbox_rows}")
@@ -453,7 +456,7 @@ def run_repeat(designs: int, workers: int | None, keep: bool) -> int:
     print()
     print(f"products on the shop: {live} of {designs}")
     print(f"second / first nightly wall time: {ratio:.1%}   (goal < 5 %, rendering nothing and sending nothing)")
-    quiet = (second.renders == 0 and second.credits == 0 and second.mutations == 0 and second.uploads == 0
+    quiet = (second.renders == 0 and second.products_built == 0 and second.credits == 0 and second.mutations == 0 and second.uploads == 0
              and second.product_sets == 0 and second.bulk_operations == 0 and second.outbox_rows == 0)
     complete = live == designs and first.sent == designs
     met = quiet and complete and ratio < 0.05
