@@ -435,8 +435,11 @@ def run_repeat(designs: int, workers: int | None, keep: bool) -> int:
         print(f"nightly twice: {designs} approved designs (loaded in {load_s:.0f} s), one user in autopilot, local "
               f"renderer, fake Shopify (Standard shop: bucket 2000, 100 points/s), HAVEN_SHOPIFY_BULK_THRESHOLD="
               f"{threshold}, {os.cpu_count()} cores, folder {root}")
-        # A Standard shop's bucket; bulk operations run outside it, as on Shopify.
-        with FakeShopify(bucket_size=2000, restore_rate=100) as fake, dg.DagsterInstance.get() as instance:
+        # A Standard shop's bucket; bulk operations run outside it, as on Shopify. Its clock moves a
+        # day on between the nightlies, so the second starts with the full bucket a night leaves.
+        night = [0.0]
+        with FakeShopify(bucket_size=2000, restore_rate=100, clock=lambda: time.monotonic() + night[0]) as fake, \
+                dg.DagsterInstance.get() as instance:
             engine = create_engine(url)
             try:
                 with engine.begin() as conn:
@@ -445,6 +448,7 @@ def run_repeat(designs: int, workers: int | None, keep: bool) -> int:
                 engine.dispose()
             first = run_nightly(instance, job, run_config, schedule_tags, url, fake)
             print_nightly("first nightly ", first)
+            night[0] += 24 * 3600
             second = run_nightly(instance, job, run_config, schedule_tags, url, fake)
             print_nightly("second nightly", second)
             live = len(fake.products)
