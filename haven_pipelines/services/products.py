@@ -170,7 +170,7 @@ class ProductService:
             if existing:
                 detail = products.replace_variants_and_images(
                     product_id, spec.variants, spec.images, title=spec.title, description=spec.description_html,
-                    collection=spec.collection, tags=list(spec.tags),
+                    collection=spec.collection, tags=list(spec.tags), current=existing,
                 )
             else:
                 detail = products.create(

@@ -55,7 +55,7 @@ from haven_pipelines.db.tables import (
     quotes,
     utcnow,
 )
-from haven_pipelines.domain.errors import ValidationError
+from haven_pipelines.domain.errors import NotFound, ValidationError
 from haven_pipelines.domain.handles import is_valid_handle, product_handle
 from haven_pipelines.domain.pricing import make_sku, variant_title
 from haven_pipelines.domain.shopify_input import image_identity
@@ -233,15 +233,18 @@ class ProductStore(UserScopedStore):
         product_id: str,
         variants: Sequence[Any],
         images: Sequence[Any] = (),
+        *,
+        current: ProductDetail | None = None,
         **fields: Any,
     ) -> ProductDetail:
         """Rebuild a product in place: new variants and images, and optionally new product fields.
 
         ``fields`` may be ``title``, ``description``, ``collection`` and ``tags``. A variant keeps its
         ``shopify_variant_id`` when its SKU is unchanged, so that publishing again updates the
-        Shopify variant rather than adding one.
+        Shopify variant rather than adding one. ``current`` is the product as the caller just read it
+        in this transaction (saves reading it again).
         """
-        current = self.get(product_id)
+        current = current if current is not None and current.id == product_id else self.get(product_id)
         unknown = set(fields) - {"title", "description", "collection", "tags"}
         if unknown:
             raise ValidationError(sorted(unknown)[0], "not a product field that a rebuild can change")
@@ -459,6 +462,7 @@ class ProductStore(UserScopedStore):
     def _image_rows(self, product_id: str, images: Sequence[Any]) -> list[dict]:
         rows: list[dict] = []
         positions: set[int] = set()
+        refs: list[tuple[str | None, str | None]] = []
         for index, raw in enumerate(images or ()):
             field = f"images[{index}]"
             data = _as_mapping(raw, field, _IMAGE_KEYS)
@@ -470,10 +474,7 @@ class ProductStore(UserScopedStore):
                     asset_id = asset_id or data["ref_id"]
                 elif source == "mockup":
                     mockup_id = mockup_id or data["ref_id"]
-            if asset_id is not None:
-                self._get_in(assets, "design asset", asset_id)
-            if mockup_id is not None:
-                self._get_in(mockups, "mockup", mockup_id)
+            refs.append((asset_id, mockup_id))
             position = data.get("position", index + 1)
             if not isinstance(position, int) or isinstance(position, bool) or position < 0 or position in positions:
                 raise ValidationError(f"{field}.position", f"must be a distinct whole number >= 0, got {position!r}")
@@ -490,7 +491,21 @@ class ProductStore(UserScopedStore):
                 "asset_id": asset_id,
                 "mockup_id": mockup_id,
             })
+        # The images' design assets and mockups must be the user's: one query per table, not per image.
+        found_assets = self._owned_ids(assets, [a for a, _ in refs if a is not None])
+        found_mockups = self._owned_ids(mockups, [m for _, m in refs if m is not None])
+        for asset_id, mockup_id in refs:
+            if asset_id is not None and asset_id not in found_assets:
+                raise NotFound("design asset", asset_id)
+            if mockup_id is not None and mockup_id not in found_mockups:
+                raise NotFound("mockup", mockup_id)
         return rows
+
+    def _owned_ids(self, table, ids: list[str]) -> set[str]:
+        """Which of ``ids`` are rows of ``table`` owned by the acting user."""
+        if not ids:
+            return set()
+        return set(self.conn.execute(select(table.c.id).where(table.c.id.in_(set(ids)), self._owned(table))).scalars())
 
     def _insert_children(self, variant_rows: list[dict], image_rows: list[dict]) -> None:
         if variant_rows:
@@ -519,7 +534,8 @@ def _same_children(current: ProductDetail, variant_rows: list[dict], image_rows:
 def _as_mapping(raw: Any, field: str, allowed: frozenset[str]) -> Mapping[str, Any]:
     """A variant or image as a mapping; unknown keys are refused so a typo cannot pass silently."""
     if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
-        raw = dataclasses.asdict(raw)
+        # Shallow: the fields are plain values, and asdict's deep copy costs more than the rest of a rebuild.
+        raw = {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw)}
     if not isinstance(raw, Mapping):
         raise ValidationError(field, f"must be a dict, got {type(raw).__name__}")
     unknown = sorted(set(raw) - allowed)
