@@ -294,9 +294,11 @@ def render_pending(context: dg.OpExecutionContext, haven: HavenResource, budget:
 @dg.op
 def build_pending_products(context: dg.OpExecutionContext, haven: HavenResource, designs: list[str]) -> list[str]:
     """Apply each design's approval decisions, then build or update its product (asking for approval
-    where its content is new or changed)."""
+    where its content is new or changed). Returns every built design (publishing skips the unchanged);
+    only products that changed are recorded as materialised."""
     report = build_products(haven, designs, context.log)
-    built = [r["asset_id"] for r in report["built"]]
+    # Only products that changed get a materialisation (as render_pending records designs with renders).
+    built = [r["asset_id"] for r in report["built"] if r.get("changed", True)]
     record_designs(context, products, design_product_metadata(haven, report, built) if built else {})
     context.add_output_metadata(product_metadata(report))
     return [r["asset_id"] for r in report["built"]]

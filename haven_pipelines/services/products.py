@@ -78,6 +78,8 @@ class BuildResult:
     image_count: int
     status: str
     approval_item_id: str | None = None
+    changed: bool = True
+    """False when the rebuild wrote nothing: the stored rows and status were already what it built."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ class ProductService:
             if existing:
                 detail = products.replace_variants_and_images(
                     product_id, spec.variants, spec.images, title=spec.title, description=spec.description_html,
-                    collection=spec.collection, tags=list(spec.tags),
+                    collection=spec.collection, tags=list(spec.tags), current=existing,
                 )
             else:
                 detail = products.create(
@@ -176,10 +178,12 @@ class ProductService:
                     tags=list(spec.tags), handle=spec.handle, asset_id=asset_id, quote_id=design["quote_id"],
                     variants=spec.variants, images=spec.images, status="draft", product_id=product_id,
                 )
+            changed = existing is None or detail["updated_at"] != existing["updated_at"]
             review, approval_id = self._route(conn, user_id, detail, _mockups_settled(conn, user_id, asset_id))
             status = product_status(detail["status"], review)
             if status != detail["status"]:
                 detail = products.set_status(product_id, status)
+                changed = True
             digest = product_digest(detail)
             # Log content changes only: a rebuild that changes nothing leaves no trace but updated_at.
             if existing is None or digest != product_digest(existing):
@@ -189,7 +193,7 @@ class ProductService:
                      "digest": digest, "review": review},
                 )
         return BuildResult(product_id, existing is None, len(detail.variants), len(detail.images),
-                           detail["status"], approval_id)
+                           detail["status"], approval_id, changed)
 
     def create(self, user_id: str, payload: dict) -> BuildResult:
         """Create a product from Haven Hub's create request (validated; images only from the user's own

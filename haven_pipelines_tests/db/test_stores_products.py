@@ -210,3 +210,35 @@ def test_a_rebuild_keeps_each_images_shopify_media_when_its_bytes_are_the_same(e
     assert [(i["shopify_media_id"], i["shopify_media_digest"]) for i in rebuilt.images] == [
         ("gid://shopify/MediaImage/1", "1" * 64), (None, None)]
     assert rebuilt["published_mode"] == "live" and rebuilt["published_digest"] == "d" * 64
+
+
+def test_a_rebuild_with_the_stored_content_writes_nothing(engine, ctx):
+    # A nightly rebuilds every product: one whose rows would come out the same keeps its rows
+    # (ids, Shopify ids, updated_at), so nothing is rewritten; any difference still rewrites.
+    images = [{"src": "file:///d.png", "file_key": "designs/d-aaaa.png", "alt": "the design"}]
+    fields = {"title": "Roots Before Branches", "description": "<p>Print</p>", "collection": "grounding",
+              "tags": ["calm", "print"]}
+    with engine.begin() as conn:
+        store = ProductStore(conn, ctx["user_id"])
+        product = _create(store, images=images)
+        skus = [v["sku"] for v in product.variants]
+        store.set_shopify(product.id, "1001", "gid://shopify/Product/1001", "roots", {skus[0]: "gid://shopify/ProductVariant/1"})
+        linked = store.get(product.id)
+    time.sleep(0.01)
+    with engine.begin() as conn:
+        same = ProductStore(conn, ctx["user_id"]).replace_variants_and_images(product.id, VARIANTS, images, **fields)
+    assert [v["id"] for v in same.variants] == [v["id"] for v in linked.variants]
+    assert [i["id"] for i in same.images] == [i["id"] for i in linked.images]
+    assert same["updated_at"] == linked["updated_at"]
+    assert same.variants[0]["shopify_variant_id"] == "gid://shopify/ProductVariant/1"
+
+    with engine.begin() as conn:
+        repriced = ProductStore(conn, ctx["user_id"]).replace_variants_and_images(
+            product.id, [{**VARIANTS[0], "price": Decimal("25.99")}, *VARIANTS[1:]], images, **fields)
+    assert repriced.variants[0]["price"] == Decimal("25.99") and repriced["updated_at"] > linked["updated_at"]
+    assert repriced.variants[0]["id"] != linked.variants[0]["id"]
+    assert repriced.variants[0]["shopify_variant_id"] == "gid://shopify/ProductVariant/1"
+    with engine.begin() as conn:
+        retitled = ProductStore(conn, ctx["user_id"]).replace_variants_and_images(
+            product.id, [{**VARIANTS[0], "price": Decimal("25.99")}, *VARIANTS[1:]], images, **{**fields, "title": "Roots"})
+    assert retitled["title"] == "Roots"

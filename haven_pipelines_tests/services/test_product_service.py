@@ -35,6 +35,24 @@ def test_build_twice_updates_the_same_product(world):
     assert all(s.startswith(f"HH-{first.product_id[:8].upper()}-") for s in skus)
 
 
+def test_a_build_with_nothing_changed_writes_nothing_and_says_so(world):
+    # The nightly builds every approved design's product: one whose content is as stored is left
+    # untouched (same variant rows), and a new approved mockup changes it again.
+    user = world.user("p1b@example.com", global_mode="autopilot")
+    design = _rendered_design(world, user)
+    service = ProductService(world.ctx)
+    first = service.build_for_design(user, design)
+    with world.ctx.engine.connect() as conn:
+        ids = set(conn.execute(select(product_variants.c.id)).scalars())
+    again = service.build_for_design(user, design)
+    with world.ctx.engine.connect() as conn:
+        assert set(conn.execute(select(product_variants.c.id)).scalars()) == ids
+    assert first.changed and not again.changed and again.status == first.status
+    RenderService(world.ctx).render_batch(user, [RenderTask(design, "reading_nook")], skip_approval=True)
+    grown = service.build_for_design(user, design)
+    assert grown.changed and grown.image_count == 4
+
+
 def test_dry_run_publish_records_a_schema_valid_product_set(world):
     user = world.user("p2@example.com", global_mode="autopilot")
     design = _rendered_design(world, user)

@@ -55,7 +55,7 @@ from haven_pipelines.db.tables import (
     quotes,
     utcnow,
 )
-from haven_pipelines.domain.errors import ValidationError
+from haven_pipelines.domain.errors import NotFound, ValidationError
 from haven_pipelines.domain.handles import is_valid_handle, product_handle
 from haven_pipelines.domain.pricing import make_sku, variant_title
 from haven_pipelines.domain.shopify_input import image_identity
@@ -233,15 +233,18 @@ class ProductStore(UserScopedStore):
         product_id: str,
         variants: Sequence[Any],
         images: Sequence[Any] = (),
+        *,
+        current: ProductDetail | None = None,
         **fields: Any,
     ) -> ProductDetail:
         """Rebuild a product in place: new variants and images, and optionally new product fields.
 
         ``fields`` may be ``title``, ``description``, ``collection`` and ``tags``. A variant keeps its
         ``shopify_variant_id`` when its SKU is unchanged, so that publishing again updates the
-        Shopify variant rather than adding one.
+        Shopify variant rather than adding one. ``current`` is the product as the caller just read it
+        in this transaction (saves reading it again).
         """
-        current = self.get(product_id)
+        current = current if current is not None and current.id == product_id else self.get(product_id)
         unknown = set(fields) - {"title", "description", "collection", "tags"}
         if unknown:
             raise ValidationError(sorted(unknown)[0], "not a product field that a rebuild can change")
@@ -257,10 +260,14 @@ class ProductStore(UserScopedStore):
                  for i in current.images if i["shopify_media_id"]}
         for row in image_rows:
             row["shopify_media_id"], row["shopify_media_digest"] = media.get(image_identity(row["file_key"], row["src"]), (None, None))
+        # A rebuild that would write what is stored writes nothing (a nightly rebuilds every product):
+        # the rows, their Shopify ids and updated_at stay as they are.
+        if _same_rows(current.product, [values]) and _same_children(current, variant_rows, image_rows):
+            return current
         self.conn.execute(delete(product_variants).where(product_variants.c.product_id == product_id, self._owned(product_variants)))
         self.conn.execute(delete(product_images).where(product_images.c.product_id == product_id, self._owned(product_images)))
         self._insert_children(variant_rows, image_rows)
-        # Always touch the product row, so that its updated_at says when it was rebuilt.
+        # Touch the product row, so that its updated_at says when it was last rebuilt with other rows.
         self._update_in(products, self.kind, product_id, {**values, "updated_at": utcnow()})
         return self.get(product_id)
 
@@ -455,6 +462,7 @@ class ProductStore(UserScopedStore):
     def _image_rows(self, product_id: str, images: Sequence[Any]) -> list[dict]:
         rows: list[dict] = []
         positions: set[int] = set()
+        refs: list[tuple[str | None, str | None]] = []
         for index, raw in enumerate(images or ()):
             field = f"images[{index}]"
             data = _as_mapping(raw, field, _IMAGE_KEYS)
@@ -466,10 +474,7 @@ class ProductStore(UserScopedStore):
                     asset_id = asset_id or data["ref_id"]
                 elif source == "mockup":
                     mockup_id = mockup_id or data["ref_id"]
-            if asset_id is not None:
-                self._get_in(assets, "design asset", asset_id)
-            if mockup_id is not None:
-                self._get_in(mockups, "mockup", mockup_id)
+            refs.append((asset_id, mockup_id))
             position = data.get("position", index + 1)
             if not isinstance(position, int) or isinstance(position, bool) or position < 0 or position in positions:
                 raise ValidationError(f"{field}.position", f"must be a distinct whole number >= 0, got {position!r}")
@@ -486,7 +491,21 @@ class ProductStore(UserScopedStore):
                 "asset_id": asset_id,
                 "mockup_id": mockup_id,
             })
+        # The images' design assets and mockups must be the user's: one query per table, not per image.
+        found_assets = self._owned_ids(assets, [a for a, _ in refs if a is not None])
+        found_mockups = self._owned_ids(mockups, [m for _, m in refs if m is not None])
+        for asset_id, mockup_id in refs:
+            if asset_id is not None and asset_id not in found_assets:
+                raise NotFound("design asset", asset_id)
+            if mockup_id is not None and mockup_id not in found_mockups:
+                raise NotFound("mockup", mockup_id)
         return rows
+
+    def _owned_ids(self, table, ids: list[str]) -> set[str]:
+        """Which of ``ids`` are rows of ``table`` owned by the acting user."""
+        if not ids:
+            return set()
+        return set(self.conn.execute(select(table.c.id).where(table.c.id.in_(set(ids)), self._owned(table))).scalars())
 
     def _insert_children(self, variant_rows: list[dict], image_rows: list[dict]) -> None:
         if variant_rows:
@@ -495,10 +514,28 @@ class ProductStore(UserScopedStore):
             self.conn.execute(product_images.insert(), image_rows)
 
 
+#: Columns a rebuild makes afresh for every row; they say nothing about its content.
+_FRESH_COLUMNS = frozenset({"id", "created_at", "updated_at"})
+
+
+def _same_rows(stored: Mapping[str, Any], new_rows: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether each new row's values (its fresh id and stamps aside) equal the stored row's."""
+    return all(stored.get(k) == v for row in new_rows for k, v in row.items() if k not in _FRESH_COLUMNS)
+
+
+def _same_children(current: ProductDetail, variant_rows: list[dict], image_rows: list[dict]) -> bool:
+    """Whether a rebuild's variant and image rows are the stored ones, in the same order."""
+    if len(variant_rows) != len(current.variants) or len(image_rows) != len(current.images):
+        return False
+    pairs = list(zip(current.variants, variant_rows)) + list(zip(current.images, image_rows))
+    return all(_same_rows(stored, [row]) for stored, row in pairs)
+
+
 def _as_mapping(raw: Any, field: str, allowed: frozenset[str]) -> Mapping[str, Any]:
     """A variant or image as a mapping; unknown keys are refused so a typo cannot pass silently."""
     if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
-        raw = dataclasses.asdict(raw)
+        # Shallow: the fields are plain values, and asdict's deep copy costs more than the rest of a rebuild.
+        raw = {f.name: getattr(raw, f.name) for f in dataclasses.fields(raw)}
     if not isinstance(raw, Mapping):
         raise ValidationError(field, f"must be a dict, got {type(raw).__name__}")
     unknown = sorted(set(raw) - allowed)

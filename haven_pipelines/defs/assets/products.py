@@ -44,7 +44,7 @@ def build_products(haven: HavenResource, asset_ids: list[str], log) -> dict[str,
             report["built"].append({
                 "asset_id": asset_id, "user_id": user_id, "product_id": result.product_id,
                 "created": result.created, "variants": result.variant_count, "images": result.image_count,
-                "status": result.status,
+                "status": result.status, "changed": result.changed,
             })
     report["decisions_applied"] = applied  # type: ignore[assignment]
     return report
@@ -56,6 +56,8 @@ def product_metadata(report: dict[str, list[dict]]) -> dict[str, object]:
     return {
         "products_built": dg.MetadataValue.int(len(built)),
         "products_created": dg.MetadataValue.int(sum(1 for r in built if r["created"])),
+        # Built and found as stored: nothing written (a nightly with nothing changed changes none).
+        "products_unchanged": dg.MetadataValue.int(sum(1 for r in built if not r.get("changed", True))),
         "variants": dg.MetadataValue.int(sum(r["variants"] for r in built)),
         "awaiting_approval": dg.MetadataValue.int(sum(1 for r in built if r["status"] in ("draft", "awaiting_approval"))),
         "decisions_applied": dg.MetadataValue.int(int(report.get("decisions_applied", 0))),
