@@ -191,9 +191,8 @@ class UserScopedStore:
         """Insert a row owned by the acting user and return it as stored."""
         values = dict(values)
         values["user_id"] = self.user_id
-        result = self.conn.execute(insert(table).values(**values))
-        row_id = values.get("id") or result.inserted_primary_key[0]
-        return self._get_in(table, table.name, row_id)
+        # RETURNING hands back the stored row (server defaults included) without a second query.
+        return self.conn.execute(insert(table).values(**values).returning(*table.c)).mappings().one()
 
     def _update(self, row_id: str, values: Mapping[str, Any]) -> RowMapping:
         """Update the acting user's row and return it; NotFound when it is not theirs."""
@@ -201,9 +200,18 @@ class UserScopedStore:
 
     def _update_in(self, table: Table, kind: str, row_id: str, values: Mapping[str, Any], *conditions) -> RowMapping:
         """Update the acting user's row of ``table``; NotFound when no row of theirs matches."""
-        if not self._update_where(table, row_id, values, *conditions):
+        row = self._update_returning(table, row_id, values, *conditions)
+        if row is None:
             raise NotFound(kind, row_id)
-        return self._get_in(table, kind, row_id)
+        return row
+
+    def _update_returning(self, table: Table, row_id: str, values: Mapping[str, Any], *conditions) -> RowMapping | None:
+        """Update the acting user's row when ``conditions`` hold; the row as stored, or None when none changed.
+
+        One statement (UPDATE ... RETURNING, on both backends) instead of an update and a read back.
+        """
+        stmt = update(table).where(table.c.id == row_id, self._owned(table), *conditions).values(**values)
+        return self.conn.execute(stmt.returning(*table.c)).mappings().first()
 
     def _update_where(self, table: Table, row_id: str, values: Mapping[str, Any], *conditions) -> bool:
         """Update the acting user's row when ``conditions`` hold; True when a row changed.

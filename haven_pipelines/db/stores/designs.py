@@ -180,7 +180,23 @@ class DesignStore(UserScopedStore):
 
     def get_design(self, asset_id: str) -> RowMapping:
         """The asset with its quote's ``quote_text``, ``collection`` and ``mood`` (None without a quote)."""
-        stmt = (
+        row = self.conn.execute(self._design_query().where(assets.c.id == asset_id)).mappings().first()
+        if row is None:
+            raise NotFound(self.kind, asset_id)
+        return row
+
+    def get_designs(self, asset_ids: Iterable[str]) -> dict[str, RowMapping]:
+        """:meth:`get_design` of several assets in one query: asset id -> row, the user's only
+        (an id that is not theirs, or unknown, is simply absent)."""
+        ids = list(dict.fromkeys(asset_ids))
+        found: dict[str, RowMapping] = {}
+        for begin in range(0, len(ids), SYSTEM_PAGE_MAX):
+            stmt = self._design_query().where(assets.c.id.in_(ids[begin : begin + SYSTEM_PAGE_MAX]))
+            found.update({row["id"]: row for row in self.conn.execute(stmt).mappings()})
+        return found
+
+    def _design_query(self) -> Select:
+        return (
             select(
                 assets,
                 quotes.c.text.label("quote_text"),
@@ -189,12 +205,8 @@ class DesignStore(UserScopedStore):
                 quotes.c.attribution.label("attribution"),
             )
             .select_from(assets.outerjoin(quotes, and_(quotes.c.id == assets.c.quote_id, quotes.c.user_id == self.user_id)))
-            .where(assets.c.id == asset_id, self._owned())
+            .where(self._owned())
         )
-        row = self.conn.execute(stmt).mappings().first()
-        if row is None:
-            raise NotFound(self.kind, asset_id)
-        return row
 
 
 SYSTEM_PAGE_MAX = 1000

@@ -13,12 +13,13 @@ reservation): :meth:`CreditLedger.commit` is the one writer of both, so they alw
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.exc import IntegrityError
 
 from haven_pipelines.db.stores.base import (
     Page,
@@ -36,6 +37,15 @@ from haven_pipelines.domain.errors import Conflict
 DECISIONS = ("approved", "rejected")
 # A decision may be changed later (an approved mockup rejected after all), but only on a finished render.
 _DECIDABLE = ("completed", "approved", "rejected")
+# ``start``'s default: the caller did not read the existing mockup, so start reads it.
+_UNREAD = object()
+# Ids per IN list: well inside both backends' limits on bound parameters.
+_IDS_PER_QUERY = 1000
+
+
+def _insert_ignoring_conflict(conn: Connection):
+    """The dialect's INSERT that can say ON CONFLICT DO NOTHING (SQLite and PostgreSQL spell it alike)."""
+    return postgres_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
 class MockupStore(UserScopedStore):
@@ -49,6 +59,15 @@ class MockupStore(UserScopedStore):
         stmt = select(mockups).where(self._owned(), mockups.c.asset_id == asset_id, mockups.c.scene == scene)
         return self.conn.execute(stmt).mappings().first()
 
+    def by_design_scene(self, asset_ids: Iterable[str]) -> dict[tuple[str, str], RowMapping]:
+        """The acting user's mockups of ``asset_ids``, by ``(asset id, scene)``: one query for a batch."""
+        ids = list(dict.fromkeys(asset_ids))
+        found: dict[tuple[str, str], RowMapping] = {}
+        for begin in range(0, len(ids), _IDS_PER_QUERY):
+            stmt = select(mockups).where(self._owned(), mockups.c.asset_id.in_(ids[begin : begin + _IDS_PER_QUERY]))
+            found.update({(r["asset_id"], r["scene"]): r for r in self.conn.execute(stmt).mappings()})
+        return found
+
     def start(
         self,
         asset_id: str,
@@ -56,6 +75,9 @@ class MockupStore(UserScopedStore):
         scene_config: dict[str, Any] | None = None,
         renderer: str = "local",
         quote_id: str | None = None,
+        *,
+        asset: Mapping[str, Any] | None = None,
+        existing: Mapping[str, Any] | None | object = _UNREAD,
     ) -> RowMapping:
         """Create the mockup of ``asset_id`` in ``scene``, or reset the existing one, to ``generating``.
 
@@ -68,9 +90,15 @@ class MockupStore(UserScopedStore):
             scene_config: the scene settings used for this render.
             renderer: ``local`` or ``dynamic_mockups``.
             quote_id: the design's quote; default the asset's own quote.
+            asset: the asset's row as the caller read it through this user's stores (the render
+                service reads a batch's designs at once); spares reading it again.
+            existing: the mockup of ``(asset_id, scene)`` as the caller read it, or None for none
+                (a batch reads them at once); by default it is read here. A row that a concurrent
+                run inserted since is found all the same (the insert does nothing on the conflict).
         """
-        asset = self._get_in(assets, "design asset", asset_id)
-        if quote_id is not None:
+        if asset is None or asset["id"] != asset_id or asset["user_id"] != self.user_id:
+            asset = self._get_in(assets, "design asset", asset_id)
+        if quote_id is not None and quote_id != asset["quote_id"]:
             self._get_in(quotes, "quote", quote_id)
         reset = {
             "status": "generating",
@@ -82,16 +110,22 @@ class MockupStore(UserScopedStore):
             "rejected_at": None,
         }
         scene = require_text("scene", scene, max_len=64)
-        existing = self.get_by_design_scene(asset_id, scene)
+        if existing is _UNREAD:
+            existing = self.get_by_design_scene(asset_id, scene)
         if existing is None:
-            try:
-                # A savepoint, so that losing a race to a concurrent start leaves the transaction usable.
-                with self.conn.begin_nested():
-                    return self._insert_in(mockups, {"id": new_id(), "asset_id": asset_id, "scene": scene, **reset})
-            except IntegrityError:
-                existing = self.get_by_design_scene(asset_id, scene)
-                if existing is None:
-                    raise
+            # ON CONFLICT DO NOTHING: losing a race to a concurrent start inserts nothing and leaves
+            # the transaction usable (no savepoint needed); the row that won is then reset below.
+            row = self.conn.execute(
+                _insert_ignoring_conflict(self.conn)(mockups)
+                .values(id=new_id(), user_id=self.user_id, asset_id=asset_id, scene=scene, **reset)
+                .on_conflict_do_nothing(index_elements=[mockups.c.asset_id, mockups.c.scene])
+                .returning(*mockups.c)
+            ).mappings().first()
+            if row is not None:
+                return row
+            existing = self.get_by_design_scene(asset_id, scene)
+            if existing is None:
+                raise Conflict(f"mockup of {asset_id} in {scene} could not be started; try again")
         return self._update(existing["id"], reset)
 
     def complete(
@@ -127,17 +161,23 @@ class MockupStore(UserScopedStore):
         Setting the status it already has changes nothing (the first stamp stays).
         """
         require_choice("status", status, DECISIONS)
-        current = self.get(mockup_id)
-        if current["status"] == status:
-            return current
         now = utcnow()
         values = {"status": status, "approved_at": now if status == "approved" else None,
                   "rejected_at": now if status == "rejected" else None}
+        # One statement when the status changes: the update skips a row that already has it, and
+        # only then is the row read, to tell "already so" (returned as it is) from a conflict.
+        row = self._update_returning(mockups, mockup_id, values, mockups.c.status.in_(_DECIDABLE), mockups.c.status != status)
+        if row is not None:
+            return row
+        current = self.get(mockup_id)  # NotFound when the mockup is not the acting user's
+        if current["status"] == status:
+            return current
         return self._transition(mockup_id, values, _DECIDABLE)
 
     def _transition(self, mockup_id: str, values: dict[str, Any], allowed_from: tuple[str, ...]) -> RowMapping:
-        if self._update_where(mockups, mockup_id, values, mockups.c.status.in_(allowed_from)):
-            return self.get(mockup_id)
+        row = self._update_returning(mockups, mockup_id, values, mockups.c.status.in_(allowed_from))
+        if row is not None:
+            return row
         current = self.get(mockup_id)  # NotFound when the mockup is not the acting user's
         raise Conflict(
             f"mockup {mockup_id} is {current['status']}; {values['status']} needs one of {', '.join(allowed_from)}"
@@ -193,9 +233,6 @@ class MockupStore(UserScopedStore):
         """Delete a mockup (the ledger keeps its rows; their link to the mockup is cleared)."""
         self._delete(mockup_id)
 
-
-# Ids per IN list: well inside both backends' limits on bound parameters.
-_IDS_PER_QUERY = 1000
 
 
 def mockup_statuses(conn: Connection, asset_ids: Iterable[str]) -> dict[tuple[str, str, str], str]:

@@ -8,6 +8,7 @@ is the SYSTEM write used by ``haven scenes sync`` to record Dynamic Mockups ids 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -66,6 +67,22 @@ class SceneStore(UserScopedStore):
         if row is None:
             raise NotFound(self.kind, scene_key)
         return row
+
+    def get_many(self, scene_keys: Iterable[str]) -> dict[str, RowMapping]:
+        """:meth:`get` of several keys in one query: key -> the active scene (the user's own, else the
+        system one); an unknown key is absent."""
+        keys = list(dict.fromkeys(scene_keys))
+        if not keys:
+            return {}
+        stmt = (
+            select(scenes)
+            .where(scenes.c.scene_key.in_(keys), or_(scenes.c.is_system, self._owned()), scenes.c.is_active)
+            .order_by(scenes.c.is_system)
+        )
+        found: dict[str, RowMapping] = {}
+        for row in self.conn.execute(stmt).mappings():
+            found.setdefault(row["scene_key"], row)  # the user's own row sorts first and wins
+        return found
 
     def create_user_scene(
         self,
