@@ -11,11 +11,17 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import RowMapping
 
 from haven_pipelines.db.stores.base import Page, UserScopedStore, optional_text, paginate, require_json_object, require_text
 from haven_pipelines.db.tables import activity_log
+
+# Built once: every render logs an entry, and building the statement cost more than running it.
+_LOG = insert(activity_log).values(
+    user_id=bindparam("p_user_id"), action=bindparam("p_action"), entity_type=bindparam("p_entity_type"),
+    entity_id=bindparam("p_entity_id"), details=bindparam("p_details"),
+).returning(*activity_log.c)
 
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(r"token|secret|password|passwd|api[_-]?key|authorization|credential", re.IGNORECASE)
@@ -54,12 +60,13 @@ class ActivityStore(UserScopedStore):
         details = redact(require_json_object("details", details))
         # Round-trip through JSON so that Decimals and datetimes are stored as text on both engines.
         details = json.loads(json.dumps(details, default=str))
-        return self._insert_in(activity_log, {
-            "action": require_text("action", action, max_len=64),
-            "entity_type": optional_text("entity_type", entity_type, max_len=32),
-            "entity_id": optional_text("entity_id", entity_id, max_len=36),
-            "details": details,
-        })
+        return self.conn.execute(_LOG, {
+            "p_user_id": self.user_id,
+            "p_action": require_text("action", action, max_len=64),
+            "p_entity_type": optional_text("entity_type", entity_type, max_len=32),
+            "p_entity_id": optional_text("entity_id", entity_id, max_len=36),
+            "p_details": details,
+        }).mappings().one()
 
     def list(self, limit: int = 20, offset: int = 0, *, entity_type: str | None = None,
              entity_id: str | None = None) -> Page:

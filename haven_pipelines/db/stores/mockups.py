@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
@@ -43,9 +43,42 @@ _UNREAD = object()
 _IDS_PER_QUERY = 1000
 
 
-def _insert_ignoring_conflict(conn: Connection):
-    """The dialect's INSERT that can say ON CONFLICT DO NOTHING (SQLite and PostgreSQL spell it alike)."""
-    return postgres_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+# The statements a render runs, built once at import (building one cost more CPU than running it).
+def _start_statement(insert_for_dialect):
+    """Insert a new ``generating`` mockup, or nothing when a concurrent start inserted the row first
+    (ON CONFLICT DO NOTHING: SQLite and PostgreSQL spell it alike); returns the row inserted."""
+    columns = ("id", "user_id", "asset_id", "scene", "status", "scene_config", "renderer", "quote_id",
+               "error_message", "approved_at", "rejected_at")
+    return (
+        insert_for_dialect(mockups)
+        .values(**{c: bindparam(f"p_{c}") for c in columns})
+        .on_conflict_do_nothing(index_elements=[mockups.c.asset_id, mockups.c.scene])
+        .returning(*mockups.c)
+    )
+
+
+_START_SQLITE = _start_statement(sqlite_insert)
+_START_POSTGRES = _start_statement(postgres_insert)
+_OWN_ROW = (mockups.c.id == bindparam("p_id"), mockups.c.user_id == bindparam("p_user_id"))
+_COMPLETE = (
+    update(mockups)
+    .where(*_OWN_ROW, mockups.c.status == "generating")
+    .values(**{c: bindparam(f"p_{c}") for c in ("status", "file_url", "file_key", "thumbnail_url", "thumbnail_key",
+                                                 "render_id", "renderer_metadata", "error_message")})
+    .returning(*mockups.c)
+)
+# Approve or reject a finished mockup that does not have that status yet.
+_DECIDE = {
+    status: update(mockups)
+    .where(*_OWN_ROW, mockups.c.status.in_(_DECIDABLE), mockups.c.status != status)
+    .values(status=status,
+            approved_at=bindparam("p_now") if status == "approved" else None,
+            rejected_at=bindparam("p_now") if status == "rejected" else None)
+    .returning(*mockups.c)
+    for status in DECISIONS
+}
 
 
 class MockupStore(UserScopedStore):
@@ -115,12 +148,9 @@ class MockupStore(UserScopedStore):
         if existing is None:
             # ON CONFLICT DO NOTHING: losing a race to a concurrent start inserts nothing and leaves
             # the transaction usable (no savepoint needed); the row that won is then reset below.
-            row = self.conn.execute(
-                _insert_ignoring_conflict(self.conn)(mockups)
-                .values(id=new_id(), user_id=self.user_id, asset_id=asset_id, scene=scene, **reset)
-                .on_conflict_do_nothing(index_elements=[mockups.c.asset_id, mockups.c.scene])
-                .returning(*mockups.c)
-            ).mappings().first()
+            statement = _START_POSTGRES if self.conn.dialect.name == "postgresql" else _START_SQLITE
+            row = self.conn.execute(statement, {"p_id": new_id(), "p_user_id": self.user_id, "p_asset_id": asset_id,
+                                                "p_scene": scene, **{f"p_{k}": v for k, v in reset.items()}}).mappings().first()
             if row is not None:
                 return row
             existing = self.get_by_design_scene(asset_id, scene)
@@ -149,7 +179,9 @@ class MockupStore(UserScopedStore):
             "renderer_metadata": require_json_object("renderer_metadata", renderer_metadata),
             "error_message": None,
         }
-        return self._transition(mockup_id, values, ("generating",))
+        row = self.conn.execute(_COMPLETE, {"p_id": mockup_id, "p_user_id": self.user_id,
+                                            **{f"p_{k}": v for k, v in values.items()}}).mappings().first()
+        return row if row is not None else self._transition(mockup_id, values, ("generating",))  # the Conflict
 
     def fail(self, mockup_id: str, error: str) -> RowMapping:
         """Mark a ``generating`` mockup failed with the (clipped) error text."""
@@ -166,7 +198,7 @@ class MockupStore(UserScopedStore):
                   "rejected_at": now if status == "rejected" else None}
         # One statement when the status changes: the update skips a row that already has it, and
         # only then is the row read, to tell "already so" (returned as it is) from a conflict.
-        row = self._update_returning(mockups, mockup_id, values, mockups.c.status.in_(_DECIDABLE), mockups.c.status != status)
+        row = self.conn.execute(_DECIDE[status], {"p_id": mockup_id, "p_user_id": self.user_id, "p_now": now}).mappings().first()
         if row is not None:
             return row
         current = self.get(mockup_id)  # NotFound when the mockup is not the acting user's
