@@ -26,6 +26,7 @@ from haven_pipelines import settings
 
 _ACT_AS = text("SELECT set_config('haven.user_id', :user_id, true)")
 _SET_ROLE = text("SELECT set_config('role', :role, true)")
+_SCOPE_MARK = "haven_acting_scope"  # conn.info key: the transaction act_as last scoped, and to whom
 
 
 def _postgres(conn: Connection) -> bool:
@@ -39,7 +40,16 @@ def act_as(conn: Connection, user_id: str) -> None:
     statement the caller runs before its commit or rollback.
     """
     if _postgres(conn):
-        conn.execute(_ACT_AS, {"user_id": str(user_id)})
+        user_id = str(user_id)
+        # Once per transaction and user: a use case binds several stores to one transaction (a
+        # finished render binds four), and each asked the server again. The mark names the
+        # transaction objects themselves (kept alive by it, so never mistaken for a later one) and
+        # the savepoint, whose rollback would undo a setting made inside it.
+        scope = (conn.get_transaction(), conn.get_nested_transaction(), user_id)
+        if scope[0] is not None and conn.info.get(_SCOPE_MARK) == scope:
+            return
+        conn.execute(_ACT_AS, {"user_id": user_id})
+        conn.info[_SCOPE_MARK] = (conn.get_transaction(), conn.get_nested_transaction(), user_id)
 
 
 def cross_tenant(conn: Connection) -> Connection:
