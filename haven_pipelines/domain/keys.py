@@ -19,9 +19,14 @@ def _part(name: str, value: str) -> str:
     return value
 
 
-def mockup_key(user_id: str, asset_id: str, scene: str, data: bytes, ext: str) -> str:
-    """Key of a rendered mockup; the content hash makes a regeneration a new object."""
-    return f"mockups/{_part('user_id', user_id)}/{_part('asset_id', asset_id)}/{_part('scene', scene)}-{content_hash(data)}.{_part('ext', ext)}"
+def mockup_key(user_id: str, asset_id: str, scene: str, data: bytes, ext: str, *, sha256: str | None = None) -> str:
+    """Key of a rendered mockup; the content hash makes a regeneration a new object.
+
+    ``sha256``: the hex SHA-256 of ``data`` when the caller has it already (the render service
+    digests every output for its approval), so the bytes are not hashed twice.
+    """
+    digest = sha256[:16] if sha256 is not None else content_hash(data)
+    return f"mockups/{_part('user_id', user_id)}/{_part('asset_id', asset_id)}/{_part('scene', scene)}-{digest}.{_part('ext', ext)}"
 
 
 def thumbnail_key(full_key: str) -> str:

@@ -515,7 +515,8 @@ class RenderService:
 
     def _finish(self, prep: _Prepared, output: RenderedOutput, auto: bool, timings: _Timings) -> RenderOutcome:
         user_id, task = prep.user_id, prep.task
-        key = mockup_key(user_id, task.asset_id, task.scene, output.data, output.ext)
+        digest = image_digest(output.data)  # one hash for both the storage key and the approval
+        key = mockup_key(user_id, task.asset_id, task.scene, output.data, output.ext, sha256=digest)
         started = time.perf_counter()
         thumbnail = output.thumbnail
         if thumbnail is None:  # a renderer that made none (Dynamic Mockups): from the output's bytes
@@ -537,7 +538,7 @@ class RenderService:
             ledger_s = time.perf_counter() - ledger_started
             # The same picture rendered again keeps its decision; a new picture asks again.
             approval_id, status = route_mockup(
-                conn, user_id, prep.mockup_id, image_digest(output.data), _approval_payload(prep, stored.url, thumb.url),
+                conn, user_id, prep.mockup_id, digest, _approval_payload(prep, stored.url, thumb.url),
                 prep.design.get("collection"), auto=auto,
             )
             approved = status == "approved"

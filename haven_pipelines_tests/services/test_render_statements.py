@@ -120,3 +120,23 @@ def test_a_rerun_that_renders_nothing_writes_nothing(world, regenerate):
         assert result.skipped == len(SCENES)
         assert not [s for s in statements if re.match(r"\s*(INSERT|UPDATE|DELETE)", s, re.IGNORECASE)]
         assert len(statements) <= PER_BATCH_MAX
+
+
+def test_one_digest_names_the_stored_file_and_the_approval(world):
+    """The output is hashed once: its storage key carries the first 16 digits of the SHA-256 that the
+    approval item records for the picture, and both are the SHA-256 of the bytes stored."""
+    import hashlib
+
+    from haven_pipelines.db.stores.approvals import ApprovalStore
+    from haven_pipelines.db.stores.mockups import MockupStore
+
+    user = world.user("digest@example.com")  # supervised: the mockup waits for approval
+    design = world.design(user)
+    outcome = RenderService(world.ctx).render_batch(user, [RenderTask(design, "bedroom")]).outcomes[0]
+    assert outcome.status == "completed"
+    with world.ctx.engine.connect() as conn:
+        mockup = MockupStore(conn, user).get(outcome.mockup_id)
+        item = ApprovalStore(conn, user).find_by_reference("mockup", outcome.mockup_id)
+    digest = hashlib.sha256(world.ctx.blob_store.get(mockup["file_key"])).hexdigest()
+    assert item["content_digest"] == digest
+    assert mockup["file_key"].endswith(f"-{digest[:16]}.jpg")
