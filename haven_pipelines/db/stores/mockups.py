@@ -43,8 +43,6 @@ _UNREAD = object()
 _IDS_PER_QUERY = 1000
 
 
-
-
 # The statements a render runs, built once at import (building one cost more CPU than running it).
 def _start_statement(insert_for_dialect):
     """Insert a new ``generating`` mockup, or nothing when a concurrent start inserted the row first
