@@ -4,11 +4,9 @@ both ways by ``services.designs``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import insert, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from haven_pipelines import settings
 from haven_pipelines.db.engine import create_engine
@@ -18,8 +16,9 @@ from haven_pipelines.db.stores.users import get_or_create_user
 from haven_pipelines.db.tables import assets, mockups, quotes, users
 from haven_pipelines.domain.errors import NotFound, ValidationError
 from haven_pipelines.services.designs import designs_for_keys, partition_keys, resolve_design
+from haven_pipelines_tests.conftest import admin_execute, create_pg_database, drop_pg_database
 from haven_pipelines_tests.db.test_migrations import empty_url  # noqa: F401 - fixture
-from haven_pipelines_tests.db.test_row_level_security import _as_role
+from haven_pipelines_tests.db.test_row_level_security import _as_role, login_factory  # noqa: F401 - fixture
 
 # Three ids sharing their first 8 hex digits, the first two their first 12 as well.
 TWINS = ("6e714a3a-9f0c-4b8e-a1d2-000000000001", "6e714a3a-9f0c-4b8e-a1d2-000000000002",
@@ -125,3 +124,43 @@ def test_0009_backfills_keys_oldest_first_and_keeps_every_mockup(empty_url):  # 
         assert made["partition_key"] == "cafe-sil-vous-plait-6e714a3a9f0c4b8e"
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_0009_backfills_as_a_migrating_role_that_row_level_security_binds(login_factory):
+    """A deployment's migrating login is no superuser: under forced row-level security it reads no
+    tenant row by itself, so 0009 switches to the pipeline role for the backfill (and back)."""
+    url = create_pg_database()
+    owner = login_factory()
+    admin_execute(f'CREATE ROLE "{owner}" LOGIN')
+    try:
+        upgrade(url, revision="0008")
+        admin = create_engine(url)
+        try:
+            with admin.begin() as conn:
+                conn.execute(insert(users).values(id="u1", email="old@haven.test"))
+                conn.execute(insert(quotes).values(id="q1", user_id="u1", text="Roots before branches.", collection="growth"))
+                conn.execute(insert(assets).values(id=TWINS[0], user_id="u1", quote_id="q1", file_url="u", file_key="k",
+                                                   format="png"))
+                conn.execute(text(f'ALTER TABLE assets OWNER TO "{owner}"'))
+                conn.execute(text(f'GRANT "{settings.db_roles().app}" TO "{owner}"'))
+                conn.execute(text(f'GRANT SELECT, UPDATE ON alembic_version TO "{owner}"'))
+                conn.execute(text(f'GRANT CREATE ON SCHEMA public TO "{owner}"'))
+        finally:
+            admin.dispose()
+        as_owner = create_engine(make_url(url).set(username=owner, password=None).render_as_string(hide_password=False))
+        try:
+            with as_owner.connect() as conn:  # the login alone sees no design
+                assert conn.execute(select(assets.c.id)).all() == []
+            assert upgrade(engine=as_owner) == head_revision()
+        finally:
+            as_owner.dispose()
+        admin = create_engine(url)
+        try:
+            with admin.connect() as conn:
+                assert conn.execute(select(assets.c.partition_key)).scalars().all() == ["roots-before-branches-6e714a3a"]
+                assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+        finally:
+            admin.dispose()
+    finally:
+        drop_pg_database(url)
