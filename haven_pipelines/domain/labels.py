@@ -20,8 +20,9 @@ QUOTE_CHARS = 48
 ID_CHARS = 8
 _SPACE = re.compile(r"\s+")
 
-#: Longest quote part of a key: the partition list of the Dagster UI cuts longer keys in the middle.
-SLUG_CHARS = 32
+#: Longest quote part of a key. The Dagster UI's partition list shows about 32 characters of a key
+#: before it cuts the key in the middle; 24 + ``-`` + 8 hex digits is 33 at most, so a key shows whole.
+SLUG_CHARS = 24
 #: Hex digits of the id a key carries: 8, and more only when two designs would otherwise share a key.
 KEY_ID_LENGTHS = (8, 12, 16, 20, 24, 28, 32)
 #: The slug of a design whose quote has no letter or digit to spell (or that has no quote).
@@ -82,7 +83,7 @@ def id_hex(asset_id: str) -> str:
 def design_partition_key(quote_text: str | None, asset_id: str, id_chars: int = KEY_ID_LENGTHS[0]) -> str:
     """``roots-before-branches-6e714a3a``: the quote's slug, then the first ``id_chars`` hex digits of the id.
 
-    Always a valid Dagster partition key (lower-case letters, digits and ``-``; at most 65 characters).
+    Always a valid Dagster partition key (lower-case letters, digits and ``-``; at most 57 characters).
     An id without hex digits (only in hand-made test data) contributes the hex of its text instead.
     """
     digits = id_hex(asset_id) or asset_id.encode().hex()

@@ -50,19 +50,19 @@ def test_a_key_is_the_quote_slug_then_eight_hex_digits_of_the_id():
 
 
 def test_the_slug_is_lower_case_ascii_words():
-    assert quote_slug("Café au lait, s’il vous plaît!") == "cafe-au-lait-sil-vous-plait"
+    assert quote_slug("Café, s’il vous plaît!") == "cafe-sil-vous-plait"
     assert quote_slug("Don't  stop — ever…") == "dont-stop-ever"
     assert quote_slug("  ÆON   Ωmega 42 ") == "aeon-mega-42"  # letters without an ASCII form drop out
     assert quote_slug("Straße, Łódź, Søren") == "strasse-lodz-soren"
 
 
-def test_the_slug_is_cut_at_a_word_to_32_characters():
+def test_the_slug_is_cut_at_a_word_to_24_characters():
     quote = "You are allowed to be both a masterpiece and a work in progress"
     slug = quote_slug(quote)
-    assert slug == "you-are-allowed-to-be-both-a"
-    assert len(slug) <= SLUG_CHARS
+    assert slug == "you-are-allowed-to-be"
+    assert len(slug) <= SLUG_CHARS == 24
     # A word ending exactly at the limit is kept whole.
-    assert quote_slug("a" * 27 + " bcde fgh") == "a" * 27 + "-bcde"
+    assert quote_slug("a" * 19 + " bcde fgh") == "a" * 19 + "-bcde"
     # One word longer than the limit is cut inside.
     assert quote_slug("x" * 50) == "x" * SLUG_CHARS
 
@@ -106,6 +106,6 @@ def test_every_key_is_a_valid_partition_key_of_its_design(quote, design_id):
     asset_id = str(design_id)
     for key in design_partition_key_candidates(quote, asset_id):
         assert looks_like_partition_key(key), key
-        assert len(key) <= 65
+        assert len(key) <= 57
         assert key.endswith(key.rsplit("-", 1)[1]) and asset_id.replace("-", "").startswith(key.rsplit("-", 1)[1])
         assert not any(c in key for c in ",[]") and "..." not in key  # what Dagster refuses in a key

@@ -30,7 +30,7 @@ depends_on = None
 
 # Migrations stay frozen: the key rule of haven_pipelines.domain.labels (as of this revision) is
 # repeated here rather than imported, so a later change of the rule cannot rewrite this backfill.
-SLUG_CHARS = 32
+SLUG_CHARS = 24
 KEY_ID_LENGTHS = (8, 12, 16, 20, 24, 28, 32)
 _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
