@@ -127,7 +127,7 @@ def partition_key_of(row: dict) -> str:
 
 def partition_keys(engine: Engine, asset_ids: Sequence[str]) -> dict[str, str]:
     """Design id -> partition key, for the designs that exist (one system read per 1000 ids)."""
-    with cross_tenant_connection(engine) as conn:
+    with engine.connect() as conn:  # a system read: the store switches to the pipeline role
         stored = partition_keys_by_id(conn, asset_ids)
     return {a: stored[a] or a for a in dict.fromkeys(asset_ids) if a in stored}
 
@@ -150,7 +150,7 @@ def designs_for_keys(engine: Engine, keys: Sequence[str]) -> DesignPartitions:
     an instance not yet migrated) give that design once, under the first of them.
     """
     ordered = list(dict.fromkeys(keys))
-    with cross_tenant_connection(engine) as conn:
+    with engine.connect() as conn:  # a system read: the store switches to the pipeline role
         found = designs_by_partition_key(conn, ordered)
     ids: list[str] = []
     key_of: dict[str, str] = {}

@@ -87,3 +87,16 @@ def test_design_options_take_a_design_key_as_well_as_an_id(haven_sqlite):
     unknown = haven_sqlite("mockups", "list", "--design", "no-such-design-12345678", ok=False)
     assert unknown.exit_code == 2
     assert "Invalid value for '--design': no design has the key 'no-such-design-12345678'" in unknown.output
+
+
+def test_pipeline_run_moves_old_partitions_before_it_runs(haven_sqlite, dagster_home):
+    designs = haven_sqlite.designs()
+    keys = [design_partition_key(d["text"], d["id"]) for d in designs]
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions(DESIGNS_PARTITION, [d["id"] for d in designs])
+    result = haven_sqlite("pipeline", "run")
+    assert "moved 2 design partition(s) to readable keys; carried 0 materialisation(s)" in result.output
+    assert "designs        2 materialised" in result.output
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions(DESIGNS_PARTITION) == keys
+        assert all(_latest(instance, key).metadata["design"].value.endswith(key[-8:]) for key in keys)
