@@ -42,8 +42,6 @@ def stable_key(prefix: str, parts: Sequence[str]) -> str:
     return f"{prefix}:{digest}"
 
 
-
-
 @dg.sensor(
     job=generate_mockups_job,
     minimum_interval_seconds=60,
