@@ -227,10 +227,17 @@ def run_dagster(instance, job, selection, root: Path, name: str, designs: int, s
     Returns:
         (seconds, renders done, runs, partitions covered).
     """
-    url, data_dir, _user, ids = fresh_app(root, name, designs)
+    url, data_dir, _user, design_ids = fresh_app(root, name, designs)
     point_env_at(url, data_dir, workers)
     from haven_pipelines.defs.partitions import DESIGNS_PARTITION
+    from haven_pipelines.services.designs import partition_keys
 
+    engine = create_engine(url)
+    try:
+        by_id = partition_keys(engine, design_ids)
+    finally:
+        engine.dispose()
+    ids = [by_id[a] for a in design_ids]  # the designs' partition keys
     instance.add_dynamic_partitions(DESIGNS_PARTITION, ids)
     runs = 0
     started = time.perf_counter()

@@ -36,7 +36,7 @@ from haven_pipelines.db.migrate import upgrade
 from haven_pipelines.defs.sensors import DESIGNS_PER_TICK
 from haven_pipelines.services.designs import approved_designs_page
 from haven_pipelines_tests.reliability.test_load_backfills import _haven, _write_instance_yaml
-from haven_pipelines_tests.reliability.test_load_sensor import bulk_insert_designs, tick
+from haven_pipelines_tests.reliability.test_load_sensor import bulk_insert_designs, load_design_key, tick
 
 ADMIN_URL = os.environ.get("HAVEN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -111,7 +111,8 @@ def drain(n_designs: int, n_users: int) -> dict:
         _drop_db(app_url)
         _drop_db(dagster_url)
     return {"designs": n_designs, "users": n_users, "insert_s": insert_s, "seconds": seconds, "app_sql": app_sql,
-            "dagster_sql": dagster_sql, "pages": pages, "complete": seen == design_ids}
+            "dagster_sql": dagster_sql, "pages": pages,
+            "complete": seen == [load_design_key(i, a) for i, a in enumerate(design_ids)]}
 
 
 def report(figures: dict) -> None:

@@ -17,7 +17,8 @@ import dagster as dg
 from haven_pipelines.defs.assets.analytics import ANALYST_TABLES
 from haven_pipelines.defs.checks import ASSET_CHECKS
 from haven_pipelines.defs.jobs import DESIGN_GRAPH, JOBS
-from haven_pipelines.defs.partitions import DESIGNS_PARTITION
+from haven_pipelines.defs.partitions import DESIGNS_PARTITION, PartitionMove
+from haven_pipelines.defs.partitions import migrate_design_partitions as _migrate_design_partitions
 from haven_pipelines.defs.resources import (
     BlobStoreResource,
     CreditBudgetResource,
@@ -31,7 +32,14 @@ from haven_pipelines.defs.schedules import build_schedules
 from haven_pipelines.defs.sensors import SENSORS
 
 ASSETS = [*DESIGN_GRAPH, *ANALYST_TABLES]
-__all__ = ["ASSETS", "DESIGNS_PARTITION", "build_definitions", "build_resources", "defs"]
+__all__ = ["ASSETS", "DESIGNS_PARTITION", "PartitionMove", "build_definitions", "build_resources", "defs",
+           "migrate_design_partitions"]
+
+
+def migrate_design_partitions(instance: dg.DagsterInstance, engine, *, dry_run: bool = False) -> PartitionMove:
+    """Move the instance's ``designs`` partitions to their designs' readable keys, carrying the
+    latest materialisation of every design-graph asset (see ``defs/partitions.py``)."""
+    return _migrate_design_partitions(instance, engine, [a.key for a in DESIGN_GRAPH], dry_run=dry_run)
 
 
 def build_resources(haven: HavenResource | None = None) -> dict[str, dg.ConfigurableResource]:

@@ -162,19 +162,36 @@ def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, right: 
 
 
 class DesignIdType(click.ParamType):
-    """A design (or other row) id as the project writes them: a UUID, given back as its text.
+    """A design, by its id (a UUID) or its partition key (``roots-before-branches-6e714a3a``, what
+    the Dagster UI lists); given back as the design's id.
 
-    A value that is not a UUID is a usage error naming the option (exit 2), before any database work.
+    A value of neither shape is a usage error naming the option (exit 2), before any database work;
+    a key is looked up in the database, and one that names no design is the same usage error.
     """
 
-    name = "uuid"
+    name = "design"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        """The id in its canonical lower-case form, or click's error naming the option."""
+        """The design's id in its canonical lower-case form, or click's error naming the option."""
+        from haven_pipelines.domain.errors import NotFound, ValidationError
+        from haven_pipelines.domain.labels import looks_like_partition_key
+        from haven_pipelines.services.designs import resolve_design
+
+        text = str(value).strip()
         try:
-            return str(uuid.UUID(str(value).strip()))
+            return str(uuid.UUID(text))
         except ValueError:
-            self.fail(f"{value!r} is not a design id (a UUID such as 00000000-0000-0000-0000-000000000001)", param, ctx)
+            pass
+        if not looks_like_partition_key(text.lower()):
+            self.fail(f"{value!r} is neither a design id (a UUID such as 00000000-0000-0000-0000-000000000001) "
+                      "nor a design key (such as roots-before-branches-6e714a3a)", param, ctx)
+        eng = engine()
+        try:
+            return resolve_design(eng, text)
+        except (NotFound, ValidationError):
+            self.fail(f"no design has the key {text.lower()!r} (the Dagster UI lists the keys under Assets -> mockups -> Partitions)", param, ctx)
+        finally:
+            eng.dispose()
 
 
 DESIGN_ID = DesignIdType()

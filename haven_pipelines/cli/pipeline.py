@@ -39,8 +39,8 @@ def run(batch):
     # for the people who write definitions, not for the person running them.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    from haven_pipelines.definitions import DESIGNS_PARTITION, defs
-    from haven_pipelines.services.designs import approved_designs_page
+    from haven_pipelines.definitions import DESIGNS_PARTITION, defs, migrate_design_partitions
+    from haven_pipelines.services.designs import approved_designs_page, partition_key_of
 
     engine = make_engine()
     try:
@@ -49,12 +49,14 @@ def run(batch):
             rows, cursor = approved_designs_page(engine, cursor, 1000)
             if not rows:
                 break
-            keys += [r["id"] for r in rows]
+            keys += [partition_key_of(r) for r in rows]
         if not keys:
             raise click.ClickException("no approved designs: load the demo first (`haven demo --load`)")
         before = catalogue_summary(engine)  # so that the summary can tell this run's work from the totals
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
         try:
+            # An instance from before readable keys would otherwise list every design twice.
+            _echo_move(migrate_design_partitions(instance, engine))
             known = set(instance.get_dynamic_partitions(DESIGNS_PARTITION))
             new = [k for k in keys if k not in known]
             if new:
@@ -87,6 +89,56 @@ def run(batch):
         engine.dispose()
     if not ok:
         raise click.ClickException("some steps failed; see above (and the runs in the Dagster UI)")
+
+
+@pipeline.command("migrate-partitions")
+@click.option("--dry-run", is_flag=True, help="Only count the partitions that would move; change nothing.")
+@handle_errors
+def migrate_partitions(dry_run):
+    """Move the instance's design partitions keyed by bare design ids to the readable keys.
+
+    Dagster cannot rename a partition: each old partition's key is replaced by the design's key
+    (``roots-before-branches-6e714a3a``), the latest materialisation of each design asset is carried
+    to the new key, and the old key is deleted; the older events stay in the event log under it.
+    Idempotent; `haven pipeline run` does the same before it runs. Uses the instance in $DAGSTER_HOME.
+    """
+    import dagster as dg
+
+    from haven_pipelines.definitions import migrate_design_partitions
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise click.ClickException("DAGSTER_HOME is not set: point it at the Dagster instance to migrate")
+    engine = make_engine()
+    try:
+        instance = dg.DagsterInstance.get()
+        try:
+            move = migrate_design_partitions(instance, engine, dry_run=dry_run)
+        finally:
+            instance.dispose()
+    finally:
+        engine.dispose()
+    if not move.moved:
+        click.echo("nothing to move: every design partition has its design's key")
+    else:
+        _echo_move(move)
+        for old, new in move.moved[:5]:
+            click.echo(f"  {old} -> {new}")
+        if len(move.moved) > 5:
+            click.echo(f"  ... and {len(move.moved) - 5} more")
+    if move.unknown:
+        click.echo(f"{len(move.unknown)} partition(s) name no design in the database and were left as they are: "
+                   + ", ".join(move.unknown[:5]))
+
+
+def _echo_move(move) -> None:
+    """One line about a partition migration, when it moved (or would move) anything."""
+    if not move.moved:
+        return
+    if move.dry_run:
+        click.echo(f"would move {len(move.moved)} design partition(s) to readable keys (dry run: nothing changed)")
+    else:
+        click.echo(f"moved {len(move.moved)} design partition(s) to readable keys; carried "
+                   f"{move.carried} materialisation(s); the old keys' history stays in the event log")
 
 
 def _print_failures(result) -> None:

@@ -151,9 +151,15 @@ assets = Table(
     Column("height", Integer),
     Column("approval_status", String(20), nullable=False, default="pending", server_default=text("'pending'")),
     Column("approved_at", DateTime(timezone=True)),
+    # The design's Dagster partition key, ``<quote slug>-<id hex>`` (domain/labels.py): set once when
+    # the design is created and never changed, so editing the quote never moves its partition. NULL
+    # only for a row written around the store: such a design is keyed by its id, as before 0009.
+    Column("partition_key", String(80)),
     *_timestamps(),
     CheckConstraint(_in("approval_status", ASSET_APPROVAL_STATUSES), name="approval_status_valid"),
     Index("ix_assets_approval_status_approved_at", "approval_status", "approved_at"),
+    # Across users: a partition key names one design in the whole Dagster instance.
+    Index("uq_assets_partition_key", "partition_key", unique=True),
 )
 
 mockup_scene_templates = Table(

@@ -38,7 +38,7 @@ from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.defs.run_limits import PUBLISH_RUN_TAGS, RENDER_RUN_TAGS
 from haven_pipelines.domain.errors import BudgetExceeded, NotFound, ValidationError
-from haven_pipelines.services.designs import approved_designs_page, owner_of, scenes_for_design
+from haven_pipelines.services.designs import approved_designs_page, owner_of, partition_keys, resolve_design, scenes_for_design
 from haven_pipelines.services.previews import design_labels
 from haven_pipelines.services.products import ProductService
 from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST, MAX_SCENES_PER_REQUEST
@@ -71,7 +71,8 @@ class GenerateMockupsConfig(UserConfig):
     """Haven Hub's generate-mockups request: 1-20 designs of the user, 1-5 scenes (or none for each
     design's recommended scenes), enough credits for designs x scenes."""
 
-    asset_ids: list[str] = Field(description="1 to 20 approved design asset ids owned by the user")
+    asset_ids: list[str] = Field(description="1 to 20 approved designs owned by the user, each by its id or its "
+                                             "partition key (such as roots-before-branches-6e714a3a)")
     scenes: list[str] = Field(default_factory=list, description="1 to 5 scene keys; empty for each design's recommended scenes")
     skip_approval: bool = Field(default=False, description="Approve the mockups at once instead of queueing them")
     regenerate: bool = Field(default=False, description="Render again (and charge) even where a mockup exists")
@@ -146,16 +147,20 @@ def acting_user(haven: HavenResource, ref: str) -> str:
         raise dg.Failure(description=f"user: {exc}") from None
 
 
-def record_designs(context: dg.OpExecutionContext, asset: dg.AssetsDefinition, rows_by_design: dict[str, dict]) -> None:
-    """Log one materialisation of ``asset`` per design partition (adding partitions not yet known)."""
+def record_designs(context: dg.OpExecutionContext, haven: HavenResource, asset: dg.AssetsDefinition,
+                   rows_by_design: dict[str, dict]) -> None:
+    """Log one materialisation of ``asset`` per design, under the design's partition key (adding
+    partitions not yet known); ``rows_by_design`` is keyed by design id."""
     if not rows_by_design:
         return
+    keys = partition_keys(haven.ctx.engine, list(rows_by_design))
     known = set(context.instance.get_dynamic_partitions(DESIGNS_PARTITION))
-    new = [k for k in rows_by_design if k not in known]
+    new = [k for k in dict.fromkeys(keys.values()) if k not in known]
     if new:
         context.instance.add_dynamic_partitions(DESIGNS_PARTITION, new)
     for asset_id, metadata in rows_by_design.items():
-        context.log_event(dg.AssetMaterialization(asset_key=asset.key, partition=asset_id, metadata=metadata))
+        if asset_id in keys:  # a design deleted since the run read it has no partition to record
+            context.log_event(dg.AssetMaterialization(asset_key=asset.key, partition=keys[asset_id], metadata=metadata))
 
 
 def _by_design(haven: HavenResource, report: dict[str, object]) -> dict[str, dict]:
@@ -180,32 +185,38 @@ def generate_mockups(
     returns the design ids for the product and listing steps that follow."""
     ctx = haven.ctx
     user_id = acting_user(haven, config.user)
-    for asset_id in config.asset_ids:
+    asset_ids: list[str] = []
+    for ref in config.asset_ids:
         try:
+            asset_id = resolve_design(ctx.engine, ref, "asset_ids")
             owner = owner_of(ctx.engine, asset_id)
+        except ValidationError as exc:
+            raise dg.Failure(description=str(exc)) from None
         except NotFound:
             owner = None
         # Another user's design reads as absent, so the message never confirms it exists.
         if owner != user_id:
-            raise dg.Failure(description=f"asset_ids: design {asset_id} not found for this user")
-    renders = sum(len(config.scenes) or len(scenes_for_design(ctx.engine, a)) for a in config.asset_ids)
+            raise dg.Failure(description=f"asset_ids: design {ref} not found for this user")
+        asset_ids.append(asset_id)
+    asset_ids = list(dict.fromkeys(asset_ids))
+    renders = sum(len(config.scenes) or len(scenes_for_design(ctx.engine, a)) for a in asset_ids)
     try:
         budget.check(user_id, renders * ctx.renderer.credits_per_render)
     except BudgetExceeded as exc:
         raise dg.Failure(description=f"asset_ids x scenes: {renders} render(s) need more credits than remain: {exc}") from None
     report = render_designs(
-        haven, budget, config.asset_ids, context.log, scenes=config.scenes or None,
+        haven, budget, asset_ids, context.log, scenes=config.scenes or None,
         regenerate=config.regenerate, skip_approval=config.skip_approval,
     )
-    record_designs(context, mockups, _by_design(haven, report))
-    labels = design_labels(haven.ctx.engine, config.asset_ids)
+    record_designs(context, haven, mockups, _by_design(haven, report))
+    labels = design_labels(haven.ctx.engine, asset_ids)
     tag_run(context, {**designs_tag(list(labels.values())), **run_totals(report)})
     metadata = render_metadata(report)
     context.add_output_metadata(metadata)
     if report["refused"]:
         raise dg.Failure(description="not rendered, nothing charged: " + "; ".join(report["refused"].values()), metadata=metadata)
     # The designs go on to their products and listings in the same run (see generate_mockups_job).
-    return list(dict.fromkeys(config.asset_ids))
+    return asset_ids
 
 
 
@@ -234,7 +245,7 @@ def publish_product(context: dg.OpExecutionContext, config: ProductConfig, haven
     }], "waiting": [], "failed": [], "tally": [session.tally.as_dict()]}
     metadata = listing_metadata(report)
     if asset_id:
-        record_designs(context, shopify_listings, design_listing_metadata(haven, report, [asset_id]))
+        record_designs(context, haven, shopify_listings, design_listing_metadata(haven, report, [asset_id]))
     context.add_output_metadata(metadata)
 
 
@@ -256,7 +267,7 @@ def retire_product(context: dg.OpExecutionContext, config: RetireConfig, haven: 
     metadata = {"retired": dg.MetadataValue.text(result.product_id), "reason": dg.MetadataValue.text(config.reason),
                 "dry_run": dg.MetadataValue.bool(result.dry_run)}
     if asset_id:
-        record_designs(context, shopify_listings, {asset_id: metadata})
+        record_designs(context, haven, shopify_listings, {asset_id: metadata})
     context.add_output_metadata(metadata)
 
 
@@ -285,7 +296,7 @@ def render_pending(context: dg.OpExecutionContext, haven: HavenResource, budget:
     """Render every approved design's missing mockups (designs over budget are left for later)."""
     designs = all_approved_designs(haven)
     report = render_designs(haven, budget, designs, context.log)
-    record_designs(context, mockups, _by_design(haven, report))
+    record_designs(context, haven, mockups, _by_design(haven, report))
     tag_run(context, run_totals(report))
     context.add_output_metadata({**render_metadata(report), "designs_considered": len(designs)})
     return [d for d in designs if d not in report["refused"]]
@@ -299,7 +310,7 @@ def build_pending_products(context: dg.OpExecutionContext, haven: HavenResource,
     report = build_products(haven, designs, context.log)
     # Only products that changed get a materialisation (as render_pending records designs with renders).
     built = [r["asset_id"] for r in report["built"] if r.get("changed", True)]
-    record_designs(context, products, design_product_metadata(haven, report, built) if built else {})
+    record_designs(context, haven, products, design_product_metadata(haven, report, built) if built else {})
     context.add_output_metadata(product_metadata(report))
     return [r["asset_id"] for r in report["built"]]
 
@@ -310,7 +321,7 @@ def publish_approved(context: dg.OpExecutionContext, haven: HavenResource, desig
     whose content differs from what was last published."""
     report = publish_designs(haven, designs, context.log)
     published = [r["asset_id"] for r in report["published"]]
-    record_designs(context, shopify_listings, design_listing_metadata(haven, report, published) if published else {})
+    record_designs(context, haven, shopify_listings, design_listing_metadata(haven, report, published) if published else {})
     context.add_output_metadata(listing_metadata(report))
     return designs
 

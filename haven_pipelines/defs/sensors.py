@@ -23,7 +23,9 @@ from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded
 from haven_pipelines.services.approvals import decisions_page
-from haven_pipelines.services.designs import approved_designs_tick, decode_cursor, encode_cursor
+from haven_pipelines.services.designs import (
+    approved_designs_tick, decode_cursor, encode_cursor, partition_key_of, partition_keys,
+)
 from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST
 from haven_pipelines.services.retries import due_entries
 
@@ -38,10 +40,6 @@ def stable_key(prefix: str, parts: Sequence[str]) -> str:
     """A run key naming ``prefix`` and a digest of ``parts`` (same parts, same key)."""
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
     return f"{prefix}:{digest}"
-
-
-def _design_id(row: dict) -> str:
-    return row.get("asset_id") or row["id"]
 
 
 @dg.sensor(
@@ -74,7 +72,8 @@ def approved_designs_sensor(
     if not page.rows:
         return dg.SkipReason("no newly approved designs")
     known = set(context.instance.get_dynamic_partitions(DESIGNS_PARTITION))
-    new_keys = [k for k in dict.fromkeys(_design_id(r) for r in page.rows) if k not in known]
+    # The page's rows carry each design's stored partition key: no read more per design.
+    new_keys = [k for k in dict.fromkeys(partition_key_of(r) for r in page.rows) if k not in known]
     usages = budget.usages(list(page.designs_by_user))
     run_requests: list[dg.RunRequest] = []
     skipped: list[str] = []
@@ -132,16 +131,18 @@ def approval_decisions_sensor(context: dg.SensorEvaluationContext, haven: HavenR
     cursor = encode_cursor(items[-1]["decided_at"], items[-1]["id"])
     if not latest_by_design:
         return dg.SensorResult(skip_reason=f"{len(items)} decision(s) read; none needs a run", cursor=cursor)
+    # One read for all the tick's designs; a design deleted since its decision gets no run.
+    keys = partition_keys(engine, list(latest_by_design))
     known = set(context.instance.get_dynamic_partitions(DESIGNS_PARTITION))
-    missing = [a for a in latest_by_design if a not in known]
+    missing = [keys[a] for a in latest_by_design if a in keys and keys[a] not in known]
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
                 run_key=f"approval:{item['id']}:{item['decided_at'].isoformat()}",
-                partition_key=asset_id,
+                partition_key=keys[asset_id],
                 tags={"haven/user": item["user_id"], "haven/trigger": "approval_decisions_sensor"},
             )
-            for asset_id, item in latest_by_design.items()
+            for asset_id, item in latest_by_design.items() if asset_id in keys
         ],
         cursor=cursor,
         dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(DESIGNS_PARTITION, missing)] if missing else [],

@@ -1,11 +1,19 @@
-"""System-level design lookups for the orchestration layer (partitions are keyed by design id only).
+"""System-level design lookups for the orchestration layer, and the design <-> partition key mapping.
 
 These cross user boundaries on purpose: a sensor acts for every user. They return the owner with each
 design so that every later step runs as that user through the user-scoped stores.
+
+Partition keys: a design's Dagster partition key is the readable key stored with it
+(``roots-before-branches-6e714a3a``, see :mod:`haven_pipelines.domain.labels`). This module is the
+one place that turns designs into keys (:func:`partition_keys`, :func:`partition_key_of`) and keys
+into designs (:func:`designs_for_keys`, :func:`resolve_design`); sensors, assets, op jobs and the
+CLI all go through it. Everything below the Dagster layer (services, stores) speaks design ids.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from haven_pipelines.db.stores.designs import approved_designs_page as _approved_page
+from haven_pipelines.db.stores.designs import design_collections, designs_by_partition_key, partition_keys_by_id
 from haven_pipelines.db.stores.scenes import SceneStore
-from haven_pipelines.db.stores.designs import design_collections
 from haven_pipelines.db.stores.mockups import mockup_statuses
 from haven_pipelines.db.tables import assets, quotes
-from haven_pipelines.domain.errors import NotFound
+from haven_pipelines.domain.errors import NotFound, ValidationError
+from haven_pipelines.domain.labels import looks_like_partition_key
 from haven_pipelines.domain.scenes import scenes_for_collection
 from haven_pipelines.services.render import RenderTask, split_planned
 from haven_pipelines.db.tenancy import cross_tenant_connection
@@ -106,3 +115,70 @@ def approved_designs_tick(engine: Engine, cursor: str | None, limit: int) -> App
     last = rows[-1]
     return ApprovedDesignsTick(rows, encode_cursor(last["approved_at"], last["id"]), by_user,
                                {user_id: to_render for user_id, (to_render, _done) in plans.items()})
+
+
+# -- partition keys ------------------------------------------------------------------------------------
+
+
+def partition_key_of(row: dict) -> str:
+    """The partition key of a design row (``assets`` columns): its stored key, else its id."""
+    return row.get("partition_key") or row["id"]
+
+
+def partition_keys(engine: Engine, asset_ids: Sequence[str]) -> dict[str, str]:
+    """Design id -> partition key, for the designs that exist (one system read per 1000 ids)."""
+    with engine.connect() as conn:  # a system read: the store switches to the pipeline role
+        stored = partition_keys_by_id(conn, asset_ids)
+    return {a: stored[a] or a for a in dict.fromkeys(asset_ids) if a in stored}
+
+
+@dataclass(frozen=True)
+class DesignPartitions:
+    """The designs a set of partition keys names: ``ids`` in the keys' order, each id's key (the
+    first key naming it), every key's design, and the keys that name no design."""
+
+    ids: list[str]
+    key_of: dict[str, str]
+    design_of: dict[str, str]
+    unknown: list[str]
+
+
+def designs_for_keys(engine: Engine, keys: Sequence[str]) -> DesignPartitions:
+    """The designs the partition ``keys`` name (stored keys, or bare ids from before migration 0009).
+
+    One system read per 1000 keys. Two keys naming one design (its old id key and its new key, on
+    an instance not yet migrated) give that design once, under the first of them.
+    """
+    ordered = list(dict.fromkeys(keys))
+    with engine.connect() as conn:  # a system read: the store switches to the pipeline role
+        found = designs_by_partition_key(conn, ordered)
+    ids: list[str] = []
+    key_of: dict[str, str] = {}
+    for key in ordered:
+        asset_id = found.get(key)
+        if asset_id is not None and asset_id not in key_of:
+            ids.append(asset_id)
+            key_of[asset_id] = key
+    return DesignPartitions(ids, key_of, {k: found[k] for k in ordered if k in found}, [k for k in ordered if k not in found])
+
+
+def resolve_design(engine: Engine, ref: str, field: str = "design") -> str:
+    """The id of the design ``ref`` names: a design id (a UUID) or a partition key.
+
+    Raises:
+        ValidationError: ``ref`` is neither shape (naming ``field``).
+        NotFound: no design has that key.
+    """
+    text = (ref or "").strip()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        pass
+    key = text.lower()
+    if not looks_like_partition_key(key):
+        raise ValidationError(field, f"{ref!r} is neither a design id (a UUID) nor a design key "
+                                     "(such as roots-before-branches-6e714a3a)")
+    found = designs_for_keys(engine, [key])
+    if not found.ids:
+        raise NotFound("design", f"with key {key}")
+    return found.ids[0]

@@ -137,7 +137,7 @@ def test_a_design_that_is_not_an_id_names_the_option(haven_sqlite):
     for args in cases:
         result = haven_sqlite(*args, ok=False)
         assert result.exit_code == 2, result.output
-        assert "Invalid value for '--design': 'not-a-uuid' is not a design id" in result.output
+        assert "Invalid value for '--design': 'not-a-uuid' is neither a design id" in result.output
 
 
 def test_years_and_months_out_of_range_are_refused_naming_the_option(haven_sqlite):

@@ -95,7 +95,7 @@ def test_bad_cli_input_names_the_problem(cli_env):
     result = run("render", "--design", unknown, "--scene", "bedroom", ok=False)
     assert result.exit_code != 0 and f"design asset {unknown} not found" in result.output
     result = run("render", "--design", "nope", "--scene", "bedroom", ok=False)
-    assert result.exit_code == 2 and "'--design': 'nope' is not a design id" in result.output
+    assert result.exit_code == 2 and "'--design': 'nope' is neither a design id" in result.output
     result = run("products", "retire", "x", "--reason", "bored", ok=False)
     assert result.exit_code != 0 and "bored" in result.output
     result = run("mockups", "list", "--limit", "101", ok=False)

@@ -26,6 +26,7 @@ from haven_pipelines.defs.resources import (
 )
 from haven_pipelines.domain.keys import design_key
 from haven_pipelines.services.context import build_context
+from haven_pipelines.services.designs import partition_keys
 
 
 # Dagster 1.13's own nested-resource code calls its deprecated InitResourceContext.dagster_run
@@ -90,6 +91,15 @@ class AppDb:
         finally:
             ctx.engine.dispose()
         return ids
+
+    def partition_keys(self, asset_ids: list[str]) -> list[str]:
+        """The designs' partition keys (``quote-0-1a2b3c4d``...), in the same order."""
+        engine = create_engine(self.url)
+        try:
+            keys = partition_keys(engine, asset_ids)
+        finally:
+            engine.dispose()
+        return [keys[a] for a in asset_ids]
 
 
 @pytest.fixture

@@ -37,13 +37,14 @@ class Shop:
 def shop_of(app_db, instance):
     """``shop_of(mode)``: a user in ``mode`` with ``designs`` approved designs registered as partitions.
 
-    Returns ``(shop, designs)``; every engine made is disposed of at the end of the test.
+    Returns ``(shop, partition keys of the designs)``; every engine made is disposed of at the end of the test.
     """
     engines: list[Engine] = []
 
     def make(mode: str, designs: int = 1, email: str = "ops@example.com") -> tuple[Shop, list[str]]:
         user = app_db.user(email, mode=mode)
-        made = app_db.designs(user, designs)
+        made = app_db.partition_keys(app_db.designs(user, designs))
+        assert all(key.startswith(f"quote-{i}-") for i, key in enumerate(made))  # readable keys, not ids
         instance.add_dynamic_partitions("designs", made)
         engine = create_engine(app_db.url)
         engines.append(engine)

@@ -21,7 +21,7 @@ from haven_pipelines.definitions import build_resources
 from haven_pipelines.defs.sensors import DESIGNS_PER_TICK, approved_designs_sensor
 from haven_pipelines.domain.scenes import scenes_for_collection
 from haven_pipelines_tests.defs.conftest import AppDb, paid_haven
-from haven_pipelines_tests.reliability.test_load_sensor import bulk_insert_designs
+from haven_pipelines_tests.reliability.test_load_sensor import bulk_insert_designs, load_design_key
 
 # Queries a tick may issue: the page, its designs' collections and mockups (one connection), the
 # owners' budgets (a second). SQLite adds one BEGIN per connection (the engine begins every
@@ -91,13 +91,15 @@ def test_a_tick_issues_the_same_few_statements_for_100_and_1000_designs(db_url, 
         users_small, designs_small = bulk_insert_designs(engine, 100, 10)
         resources = build_resources(AppDb(db_url, str(tmp_path / "data")).haven())
         small, small_count = _counted_tick(db_url, instance, resources)
-        assert len(small.run_requests) == 10 and small.dynamic_partitions_requests[0].partition_keys == designs_small
+        keys_small = [load_design_key(i, a) for i, a in enumerate(designs_small)]
+        assert len(small.run_requests) == 10 and small.dynamic_partitions_requests[0].partition_keys == keys_small
+        assert keys_small[0] == f"quote-0-{designs_small[0].replace('-', '')[:8]}"
 
         users_big, designs_big = bulk_insert_designs(engine, 900, 30, email_prefix="more")
         _complete_mockups(engine, users_big, designs_big, every=3)
     finally:
         engine.dispose()
-    instance.add_dynamic_partitions("designs", designs_small)
+    instance.add_dynamic_partitions("designs", keys_small)
     big_first, big_first_count = _counted_tick(db_url, instance, resources)
     big_later, big_later_count = _counted_tick(db_url, instance, resources, cursor=small.cursor)
 

@@ -25,7 +25,10 @@ def test_approved_designs_sensor_adds_partitions_batches_runs_and_is_idempotent(
     resources = build_resources(app_db.haven())
 
     first = _tick(approved_designs_sensor, instance, resources)
-    assert [r.partition_keys for r in first.dynamic_partitions_requests] == [ids]
+    # Each partition is named by its quote and the start of its id (Quote 0 ... Quote 21).
+    keys = app_db.partition_keys(ids)
+    assert keys[0] == f"quote-0-{ids[0].replace('-', '')[:8]}"
+    assert [r.partition_keys for r in first.dynamic_partitions_requests] == [keys]
     # 22 designs of one user: two runs, 20 + 2 designs (the source's request limit).
     sizes = [len(r.run_config["ops"]["generate_mockups"]["config"]["asset_ids"]) for r in first.run_requests]
     assert sizes == [20, 2]

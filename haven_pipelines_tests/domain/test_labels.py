@@ -1,6 +1,19 @@
 """Designs named by their quote: short, on one line, told apart by their id."""
 
-from haven_pipelines.domain.labels import QUOTE_CHARS, design_label, short_quote
+from hypothesis import given
+from hypothesis import strategies as st
+
+from haven_pipelines.domain.labels import (
+    EMPTY_SLUG,
+    QUOTE_CHARS,
+    SLUG_CHARS,
+    design_partition_key,
+    design_partition_key_candidates,
+    design_label,
+    looks_like_partition_key,
+    quote_slug,
+    short_quote,
+)
 
 ID = "c550cbab-1219-5944-b46c-172e4a4b5392"
 
@@ -25,3 +38,74 @@ def test_a_long_quote_is_cut_at_a_word_on_one_line():
 def test_a_design_without_a_quote_is_named_by_its_id():
     assert design_label(None, ID) == "design c550cbab"
     assert design_label("   ", ID) == "design c550cbab"
+
+
+# -- partition keys --------------------------------------------------------------------------------
+
+KEY_ID = "6e714a3a-9f0c-4b8e-a1d2-3c4b5a697887"
+
+
+def test_a_key_is_the_quote_slug_then_eight_hex_digits_of_the_id():
+    assert design_partition_key("Roots before branches.", KEY_ID) == "roots-before-branches-6e714a3a"
+
+
+def test_the_slug_is_lower_case_ascii_words():
+    assert quote_slug("Café, s’il vous plaît!") == "cafe-sil-vous-plait"
+    assert quote_slug("Don't  stop — ever…") == "dont-stop-ever"
+    assert quote_slug("  ÆON   Ωmega 42 ") == "aeon-mega-42"  # letters without an ASCII form drop out
+    assert quote_slug("Straße, Łódź, Søren") == "strasse-lodz-soren"
+
+
+def test_the_slug_is_cut_at_a_word_to_24_characters():
+    quote = "You are allowed to be both a masterpiece and a work in progress"
+    slug = quote_slug(quote)
+    assert slug == "you-are-allowed-to-be"
+    assert len(slug) <= SLUG_CHARS == 24
+    # A word ending exactly at the limit is kept whole.
+    assert quote_slug("a" * 19 + " bcde fgh") == "a" * 19 + "-bcde"
+    # One word longer than the limit is cut inside.
+    assert quote_slug("x" * 50) == "x" * SLUG_CHARS
+
+
+def test_a_quote_with_nothing_to_spell_gives_design():
+    for quote in (None, "", "   ", "…!?—", "静かに", "Ωψ"):
+        assert quote_slug(quote) == EMPTY_SLUG
+    assert design_partition_key(None, KEY_ID) == "design-6e714a3a"
+    assert design_partition_key("静かに", KEY_ID) == "design-6e714a3a"
+
+
+def test_short_quotes_keep_their_words():
+    assert design_partition_key("Be.", KEY_ID) == "be-6e714a3a"
+    assert design_partition_key("1", KEY_ID) == "1-6e714a3a"
+
+
+def test_collision_candidates_lengthen_the_id_part():
+    candidates = design_partition_key_candidates("Roots before branches.", KEY_ID)
+    assert candidates[:3] == ["roots-before-branches-6e714a3a", "roots-before-branches-6e714a3a9f0c",
+                              "roots-before-branches-6e714a3a9f0c4b8e"]
+    assert candidates[-1] == "roots-before-branches-" + KEY_ID.replace("-", "")
+    assert len(candidates) == len(set(candidates)) == 7
+
+
+def test_two_designs_of_one_quote_get_different_keys():
+    other = "6e714a3b-0000-4000-8000-000000000000"
+    assert design_partition_key("Roots before branches.", KEY_ID) != design_partition_key("Roots before branches.", other)
+
+
+def test_the_key_shape_is_recognised():
+    assert looks_like_partition_key("roots-before-branches-6e714a3a")
+    assert looks_like_partition_key("design-6e714a3a9f0c")
+    assert not looks_like_partition_key("roots-before-branches")
+    assert not looks_like_partition_key("Roots-6e714a3a")
+    assert not looks_like_partition_key("not-a-uuid")
+    assert not looks_like_partition_key("6e714a3a")
+
+
+@given(st.text(max_size=300), st.uuids())
+def test_every_key_is_a_valid_partition_key_of_its_design(quote, design_id):
+    asset_id = str(design_id)
+    for key in design_partition_key_candidates(quote, asset_id):
+        assert looks_like_partition_key(key), key
+        assert len(key) <= 57
+        assert key.endswith(key.rsplit("-", 1)[1]) and asset_id.replace("-", "").startswith(key.rsplit("-", 1)[1])
+        assert not any(c in key for c in ",[]") and "..." not in key  # what Dagster refuses in a key

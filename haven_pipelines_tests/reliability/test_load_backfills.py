@@ -42,6 +42,7 @@ from haven_pipelines.defs.resources import (
 )
 from haven_pipelines.domain.keys import design_key
 from haven_pipelines.integrations.blobstore import LocalBlobStore
+from haven_pipelines.services.designs import partition_keys
 from haven_pipelines.services.renderers import LocalRendererAdapter
 from haven_pipelines_tests.conftest import create_pg_database, drop_pg_database
 from haven_pipelines_tests.reliability.invariants import assert_invariants
@@ -200,7 +201,9 @@ def dagster_home(tmp_path) -> Iterator[Path]:
 def test_two_backfills_racing_for_one_budget_render_exactly_the_budget(pg_url, pg_engine, dagster_home, tmp_path, reliability_record):
     """Two concurrent 200-render backfills, budget 300: exactly 300 rendered, 100 refused, ledger sound."""
     data_dir = str(tmp_path / "data")
-    user_id, ids = _seed(pg_engine, data_dir)
+    user_id, design_ids = _seed(pg_engine, data_dir)
+    by_id = partition_keys(pg_engine, design_ids)
+    ids = [by_id[a] for a in design_ids]  # the designs' partition keys
     halves = [ids[:DESIGNS_PER_BACKFILL], ids[DESIGNS_PER_BACKFILL:]]
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     try:

@@ -23,6 +23,7 @@ from haven_pipelines.db.tables import assets, new_id, quotes, user_settings, use
 from haven_pipelines.definitions import build_resources
 from haven_pipelines.defs.partitions import DESIGNS_PARTITION
 from haven_pipelines.defs.sensors import DESIGNS_PER_TICK, approved_designs_sensor
+from haven_pipelines.domain.labels import design_partition_key
 from haven_pipelines.domain.scenes import COLLECTIONS
 from haven_pipelines.services.render import MAX_ASSETS_PER_REQUEST
 from haven_pipelines_tests.reliability.test_load_backfills import _haven, dagster_home  # noqa: F401 - fixture
@@ -38,12 +39,18 @@ MEMORY_BOUND_MIB = 500
 INSERT_CHUNK = 2_000
 
 
+def load_design_key(i: int, asset_id: str) -> str:
+    """The partition key of :func:`bulk_insert_designs`' design ``i`` (its quote is ``Quote i``)."""
+    return design_partition_key(f"Quote {i}", asset_id)
+
+
 def bulk_insert_designs(engine: Engine, n_designs: int, n_users: int, email_prefix: str = "load") -> tuple[list[str], list[str]]:
     """Insert ``n_users`` users (default settings, emails ``<email_prefix><k>@example.com``) and
     ``n_designs`` approved designs with quotes.
 
     Design ``i`` belongs to user ``i % n_users``, is approved one millisecond after design ``i-1``
-    and has a quote in collection ``COLLECTIONS[i % 3]`` (three scenes each).
+    and has a quote in collection ``COLLECTIONS[i % 3]`` (three scenes each), and its partition key
+    (:func:`load_design_key`), as the store would set it.
 
     Returns:
         (user ids, design ids in approval order).
@@ -58,6 +65,7 @@ def bulk_insert_designs(engine: Engine, n_designs: int, n_users: int, email_pref
             "id": asset_id, "user_id": user_id, "quote_id": quote_id, "file_url": f"file:///load/{asset_id}.png",
             "file_key": f"designs/{user_id}/{asset_id}.png", "format": "png", "width": 80, "height": 100,
             "approval_status": "approved", "approved_at": base + timedelta(milliseconds=i),
+            "partition_key": load_design_key(i, asset_id),
         })
     with engine.begin() as conn:
         conn.execute(insert(users), [{"id": u, "email": f"{email_prefix}{k}@example.com"} for k, u in enumerate(user_ids)])
@@ -128,8 +136,9 @@ def test_approved_designs_sensor_over_ten_thousand_designs(pg_url, pg_engine, da
             assert len(cursors) <= DESIGNS // DESIGNS_PER_TICK + 2, "the sensor is not advancing"
 
         # Every design seen once, in approval order; partitions added exactly once each.
-        assert added == design_ids
-        assert sorted(instance.get_dynamic_partitions(DESIGNS_PARTITION)) == sorted(design_ids)
+        design_keys = [load_design_key(i, a) for i, a in enumerate(design_ids)]
+        assert added == design_keys
+        assert sorted(instance.get_dynamic_partitions(DESIGNS_PARTITION)) == sorted(design_keys)
         assert len(seconds) == DESIGNS // DESIGNS_PER_TICK
         all_keys = [k for keys in keys_by_tick for k in keys]
         assert len(all_keys) == len(set(all_keys))

@@ -27,11 +27,13 @@ LOCATION = "haven_pipelines"
 
 @pytest.fixture(scope="module")
 def designs(quickstart_instance) -> list[dict]:
-    """Each design of the quickstart: id, label, its mockups' scenes and its product's price range."""
+    """Each design of the quickstart: id, partition key, label, its mockups' scenes and its product's
+    price range."""
     engine = create_engine(quickstart_instance.database_url)
     try:
         with engine.connect() as conn:
-            ids = [r.id for r in conn.execute(sa.select(assets.c.id).order_by(assets.c.id))]
+            keys = dict(conn.execute(sa.select(assets.c.id, assets.c.partition_key).order_by(assets.c.id)).all())
+            ids = list(keys)
             scenes = {a: sorted(s for (s,) in conn.execute(sa.select(mockups.c.scene).where(mockups.c.asset_id == a)))
                       for a in ids}
             prices = {a: [p for (p,) in conn.execute(
@@ -40,8 +42,8 @@ def designs(quickstart_instance) -> list[dict]:
         labels = design_labels(engine, ids)
     finally:
         engine.dispose()
-    return [{"id": a, "label": labels[a], "scenes": scenes[a], "price_range": price_range(Decimal(p) for p in prices[a])}
-            for a in ids]
+    return [{"id": a, "key": keys[a], "label": labels[a], "scenes": scenes[a],
+             "price_range": price_range(Decimal(p) for p in prices[a])} for a in ids]
 
 
 def _metadata_row(page, key: str):
@@ -74,11 +76,39 @@ def test_lineage_graph_shows_the_four_catalogue_assets(page, screenshots):
     page.screenshot(path=screenshots / "lineage_catalogue.png")
 
 
+def test_the_partition_list_names_each_design_by_its_quote(page, screenshots, designs):
+    """The keys are readable and short enough to show whole in the partition list; its filter box
+    finds a design by its quote's first word; a partition's page is headed by its key. (Expected keys
+    come from the database's quotes and ids, not from the UI.)"""
+    page.goto("/assets/mockups?view=partitions")
+    for design in designs:
+        slug = design["key"].rsplit("-", 1)[0]
+        assert slug != "design" and design["key"].endswith(design["id"].replace("-", "")[:8])
+        # Visible whole: the list cuts a longer key in the middle (a hidden copy keeps the full text).
+        page.get_by_text(design["key"], exact=True).filter(visible=True).first.wait_for()
+    assert not any(d["id"] in page.content() for d in designs)  # no bare id is a partition any more
+    page.screenshot(path=screenshots / "mockups_partition_list.png")
+
+    first, others = designs[0], designs[1:]
+    word = first["key"].split("-", 1)[0]
+    assert not any(d["key"].startswith(word) for d in others)
+    page.get_by_placeholder("Filter by name").fill(word)
+    page.get_by_text(others[0]["key"], exact=True).filter(visible=True).wait_for(state="detached")
+    page.get_by_text(first["key"], exact=True).filter(visible=True).first.wait_for()
+    assert all(page.get_by_text(d["key"], exact=True).filter(visible=True).count() == 0 for d in others)
+    page.screenshot(path=screenshots / "mockups_partition_filter.png")
+
+    page.goto(f"/assets/mockups?view=partitions&partition={first['key']}")
+    _metadata_row(page, "design").get_by_text(first["label"]).wait_for()
+    page.get_by_text(first["key"], exact=True).filter(visible=True).first.wait_for()
+    page.screenshot(path=screenshots / "mockups_partition_page_key.png")
+
+
 def test_each_mockups_partition_shows_its_own_mockup_images_and_counts(page, screenshots, designs):
     assert len(designs) == DESIGNS
     sources_by_design: dict[str, set[str]] = {}
     for n, design in enumerate(designs, 1):
-        page.goto(f"/assets/mockups?view=partitions&partition={design['id']}")
+        page.goto(f"/assets/mockups?view=partitions&partition={design['key']}")
         _metadata_row(page, "design").get_by_text(design["label"]).wait_for()
         # Its own figures, not the run's: each run renders all designs at once. The page shows the
         # latest materialisation, the quickstart's second run, which found this design's mockups
@@ -106,7 +136,7 @@ def test_each_mockups_partition_shows_its_own_mockup_images_and_counts(page, scr
 
 def test_each_products_partition_shows_its_main_image_and_price_range(page, screenshots, designs):
     for n, design in enumerate(designs, 1):
-        page.goto(f"/assets/products?view=partitions&partition={design['id']}")
+        page.goto(f"/assets/products?view=partitions&partition={design['key']}")
         _metadata_row(page, "design").get_by_text(design["label"]).wait_for()
         dialog = _open_markdown(page, "preview")
         [image] = _loaded_images(dialog)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from haven_pipelines.db.stores.base import (
     Page,
@@ -27,6 +28,7 @@ from haven_pipelines.db.stores.base import (
 from haven_pipelines.db.tenancy import cross_tenant
 from haven_pipelines.db.tables import ASSET_APPROVAL_STATUSES, COLLECTIONS, assets, new_id, quotes, utcnow
 from haven_pipelines.domain.errors import NotFound, ValidationError
+from haven_pipelines.domain.labels import design_partition_key_candidates
 
 MAX_QUOTE_CHARS = 1000
 IMAGE_FORMATS = ("png", "jpg", "jpeg", "webp")
@@ -129,8 +131,7 @@ class DesignStore(UserScopedStore):
             approval_status: pending, approved (``approved_at`` is set now) or rejected.
             asset_id: a caller-chosen id; default a new UUID.
         """
-        if quote_id is not None:
-            self.get_quote(quote_id)
+        quote = self.get_quote(quote_id) if quote_id is not None else None
         status = require_choice("approval_status", approval_status, ASSET_APPROVAL_STATUSES)
         values = {
             "id": asset_id or new_id(),
@@ -143,7 +144,25 @@ class DesignStore(UserScopedStore):
             "approval_status": status,
             "approved_at": utcnow() if status == "approved" else None,
         }
-        return self._insert_in(assets, values)
+        return self._insert_keyed(values, quote["text"] if quote is not None else None)
+
+    def _insert_keyed(self, values: dict[str, Any], quote_text: str | None) -> RowMapping:
+        """Insert the asset with the shortest free partition key of :func:`design_partition_key_candidates`.
+
+        The unique index decides, not a read first: it sees every user's keys (row-level security
+        hides them from a read) and holds under concurrent inserts. Each try is a savepoint, so a
+        taken key costs one rolled-back statement and leaves the caller's transaction usable.
+        """
+        error: IntegrityError | None = None
+        for key in design_partition_key_candidates(quote_text, values["id"]):
+            try:
+                with self.conn.begin_nested():
+                    return self._insert_in(assets, {**values, "partition_key": key})
+            except IntegrityError as exc:
+                if "partition_key" not in str(exc.orig):
+                    raise  # another constraint (a caller-chosen id that exists): not ours to retry
+                error = exc
+        raise error  # type: ignore[misc]  # every candidate taken: only with a duplicated id
 
     def get_asset(self, asset_id: str) -> RowMapping:
         """The acting user's design asset, else :class:`NotFound`."""
@@ -270,4 +289,39 @@ def design_collections(conn: Connection, asset_ids: Iterable[str]) -> dict[str, 
                 .select_from(assets.outerjoin(quotes, assets.c.quote_id == quotes.c.id))
                 .where(assets.c.id.in_(ids[start : start + _IDS_PER_QUERY])))
         found.update({r.id: r.collection for r in conn.execute(stmt)})
+    return found
+
+
+def partition_keys_by_id(conn: Connection, asset_ids: Iterable[str]) -> dict[str, str | None]:
+    """SYSTEM read (all users): design id -> its stored partition key (None when the row has none).
+
+    A design that does not exist gets no entry. One statement per 1000 ids.
+    """
+    ids = list(dict.fromkeys(asset_ids))
+    cross_tenant(conn)
+    found: dict[str, str | None] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        stmt = select(assets.c.id, assets.c.partition_key).where(assets.c.id.in_(ids[start : start + _IDS_PER_QUERY]))
+        found.update({r.id: r.partition_key for r in conn.execute(stmt)})
+    return found
+
+
+def designs_by_partition_key(conn: Connection, keys: Iterable[str]) -> dict[str, str]:
+    """SYSTEM read (all users): partition key -> design id, for the keys that name a design.
+
+    A key names a design when it is the design's stored key, or (the keys from before migration
+    0009, and a row without a stored key) the design's bare id. Keys naming nothing get no entry.
+    """
+    wanted = list(dict.fromkeys(keys))
+    cross_tenant(conn)
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _IDS_PER_QUERY):
+        chunk = wanted[start : start + _IDS_PER_QUERY]
+        stmt = select(assets.c.id, assets.c.partition_key).where(
+            or_(assets.c.partition_key.in_(chunk), assets.c.id.in_(chunk)))
+        for row in conn.execute(stmt):
+            if row.partition_key in chunk:
+                found[row.partition_key] = row.id
+            if row.id in chunk:
+                found.setdefault(row.id, row.id)
     return found

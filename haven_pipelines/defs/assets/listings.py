@@ -6,7 +6,7 @@ from haven_pipelines.defs.assets.approved_designs import GROUP
 from haven_pipelines.defs.assets.owners import designs_by_owner
 from haven_pipelines.defs.assets.products import products
 from haven_pipelines.defs.metadata import link, result_or_failure, table, tag_run, without_none
-from haven_pipelines.defs.partitions import design_partitions
+from haven_pipelines.defs.partitions import design_partitions, designs_in_run
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
 from haven_pipelines.services.bulk_publish import BulkPublisher
@@ -161,13 +161,13 @@ def shopify_listings(context: dg.AssetExecutionContext, haven: HavenResource) ->
     not recreated. The metadata says per run: sent, unchanged, failed, images uploaded and reused,
     throttle points spent. A publish error fails the run after the others are published.
     """
-    keys = list(context.partition_keys)
-    report = publish_designs(haven, keys, context.log)
+    designs = designs_in_run(context, haven.ctx.engine)
+    report = publish_designs(haven, designs.ids, context.log)
     metadata = listing_metadata(report)
     if not report["failed"]:
         # Each partition shows its own listing; the run's counts go on the run, not on every partition.
-        for key, design_metadata in design_listing_metadata(haven, report, keys).items():
-            context.add_asset_metadata(design_metadata, partition_key=key)
+        for asset_id, design_metadata in design_listing_metadata(haven, report, designs.ids).items():
+            context.add_asset_metadata(design_metadata, partition_key=designs.key_of[asset_id])
         tag_run(context, {f"haven/{k}": str(metadata[k].value) for k in RUN_COUNTS})
     result_or_failure(report["failed"], "listing(s) failed", metadata)
     return dg.MaterializeResult()

@@ -7,7 +7,7 @@ import dagster as dg
 from haven_pipelines.defs.assets.approved_designs import GROUP, approved_design_assets
 from haven_pipelines.defs.assets.owners import designs_by_owner
 from haven_pipelines.defs.metadata import link, table, tag_run, without_none
-from haven_pipelines.defs.partitions import design_partitions
+from haven_pipelines.defs.partitions import design_partitions, designs_in_run
 from haven_pipelines.defs.resources import CreditBudgetResource, HavenResource
 from haven_pipelines.domain.errors import BudgetExceeded
 from haven_pipelines.services.designs import scenes_for_design
@@ -186,8 +186,8 @@ def mockups(
     as pictures with the scene under each ("preview"), its renders and credits in this run. The
     run's totals are the run's ``haven/*`` tags.
     """
-    keys = list(context.partition_keys)
-    report = render_designs(haven, budget, keys, context.log,
+    designs = designs_in_run(context, haven.ctx.engine)
+    report = render_designs(haven, budget, designs.ids, context.log,
                             scenes=list(config.scenes) or None, regenerate=config.regenerate)
     refused: dict[str, str] = report["refused"]  # type: ignore[assignment]
     if refused:
@@ -197,7 +197,7 @@ def mockups(
         )
     # Each partition gets its own design's figures and pictures; the run's totals go on the run.
     # (A MaterializeResult's metadata would be copied onto every partition of the range.)
-    for key, metadata in design_render_metadata(haven, report, keys).items():
-        context.add_asset_metadata(metadata, partition_key=key)
+    for asset_id, metadata in design_render_metadata(haven, report, designs.ids).items():
+        context.add_asset_metadata(metadata, partition_key=designs.key_of[asset_id])
     tag_run(context, run_totals(report))
     return dg.MaterializeResult()

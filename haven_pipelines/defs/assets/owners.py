@@ -11,7 +11,7 @@ from haven_pipelines.services.designs import owner_of
 
 
 def designs_by_owner(engine: Engine, asset_ids: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Group partition keys by the user who owns each design; returns (owner -> ids, unknown ids).
+    """Group design ids by the user who owns each design; returns (owner -> ids, unknown ids).
 
     Every later step acts as that owner, so a run spanning several users never mixes their rows.
     """

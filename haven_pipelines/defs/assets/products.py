@@ -6,7 +6,7 @@ from haven_pipelines.defs.assets.approved_designs import GROUP
 from haven_pipelines.defs.assets.mockups import mockups
 from haven_pipelines.defs.assets.owners import designs_by_owner
 from haven_pipelines.defs.metadata import result_or_failure, table, tag_run
-from haven_pipelines.defs.partitions import design_partitions
+from haven_pipelines.defs.partitions import design_partitions, designs_in_run
 from haven_pipelines.defs.resources import HavenResource
 from haven_pipelines.domain.errors import Conflict, HavenError
 from haven_pipelines.services.approvals import apply_design_decisions
@@ -112,13 +112,13 @@ def products(context: dg.AssetExecutionContext, haven: HavenResource) -> dg.Mate
     asks again. A design whose product cannot be built fails the run with the reason, after the
     others are built.
     """
-    keys = list(context.partition_keys)
-    report = build_products(haven, keys, context.log)
+    designs = designs_in_run(context, haven.ctx.engine)
+    report = build_products(haven, designs.ids, context.log)
     metadata = product_metadata(report)
     if not report["failed"]:
         # Each partition shows its own product; the run's counts go on the run, not on every partition.
-        for key, design_metadata in design_product_metadata(haven, report, keys).items():
-            context.add_asset_metadata(design_metadata, partition_key=key)
+        for asset_id, design_metadata in design_product_metadata(haven, report, designs.ids).items():
+            context.add_asset_metadata(design_metadata, partition_key=designs.key_of[asset_id])
         tag_run(context, {f"haven/{k}": str(metadata[k].value) for k in ("products_built", "products_created")})
     result_or_failure(report["failed"], "product(s) could not be built", metadata)
     return dg.MaterializeResult()
