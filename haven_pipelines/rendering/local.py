@@ -42,6 +42,7 @@ from haven_pipelines.rendering.jpeg_rows import JpegRows
 from haven_pipelines.rendering.room import draw_room
 from haven_pipelines.rendering.room_store import RoomStore, StoredRoom
 from haven_pipelines.rendering.scenes import SceneConfig, get_scene
+from haven_pipelines.rendering.warp import ColumnWarp, pad, plan_column_warp
 
 MIN_WIDTH, MAX_WIDTH = 200, 6000
 THUMBNAIL_QUALITY = 82  # as make_thumbnail's default
@@ -86,6 +87,7 @@ class WindowPlan:
     bevel: tuple[tuple[tuple[int, int, int, int], tuple[int, int, int]], ...]
     overlay: tuple[Image.Image, Image.Image, tuple[int, int]] | None
     fill: tuple[int, int, int] | None = None
+    columns: ColumnWarp | None = None
 
 
 @dataclass
@@ -144,7 +146,7 @@ class PreparedScene:
             qx1, qy1 = round(quad[2][0]), round(quad[2][1])
             box = (qx0, qy0, qx1, qy1)
             target = (max(1, qx1 - qx0), max(1, qy1 - qy0))
-            coeffs, mask = None, None
+            coeffs, mask, columns = None, None, None
         else:
             # Without a mat the art meets the moulding: it is pasted a little past its edge, and a
             # thin anti-aliased ring of the moulding goes back over the seam (``overlay`` below).
@@ -156,6 +158,8 @@ class PreparedScene:
             local = [(x - box[0], y - box[1]) for x, y in quad]
             to_art = geometry.homography(local, geometry.rect(0, 0, target[0], target[1]))
             coeffs = geometry.pil_coefficients(to_art)
+            # A frame with vertical sides (the usual wall photographed level) warps by resizes.
+            columns = plan_column_warp(to_art, (bw, bh), target)
             mask = _aa_polygon((bw, bh), [[(x - box[0], y - box[1]) for x, y in pasted]])
         ox0, oy0 = self.opening_box[:2]
         light = self.light[box[1] - oy0 : box[3] - oy0, box[0] - ox0 : box[2] - ox0]
@@ -203,7 +207,7 @@ class PreparedScene:
                     region = (at[0], at[1], at[0] + piece.width, at[1] + piece.height)
                     alpha.paste(ImageChops.lighter(alpha.crop(region), piece), at)
                 overlay = (patch, alpha, (ob[0], ob[1]))
-        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill)
+        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns)
 
     def _moulding_seam(self, x0: float, y0: float, x1: float, y1: float):
         """The moulding's innermost band as a patch whose inner edge is anti-aliased, and its colour."""
@@ -415,6 +419,7 @@ class _FitCache:
     def __init__(self) -> None:
         self._items: dict[tuple, Image.Image] = {}
         self._working: dict[int, Image.Image] = {}
+        self._padded: dict[int, tuple[Image.Image, Image.Image]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> Image.Image | None:
@@ -423,6 +428,17 @@ class _FitCache:
     def put(self, key: tuple, image: Image.Image) -> None:
         with self._lock:
             self._items[key] = image
+
+    def padded(self, source: Image.Image) -> Image.Image:
+        """``source`` with its edge repeated around it (:func:`warp.pad`), made once per batch."""
+        with self._lock:
+            kept = self._padded.get(id(source))
+        if kept is not None and kept[0] is source:
+            return kept[1]
+        padded = pad(source)
+        with self._lock:
+            self._padded[id(source)] = (source, padded)  # the source is kept, so its id stays its own
+        return padded
 
     def working(self, index: int, image: Image.Image, factor: int) -> Image.Image:
         """``image`` reduced by ``factor`` or less: a kept copy when it is large enough."""
@@ -556,11 +572,17 @@ class LocalRenderer:
         prepared = self.cache.get(config, _check_width(width or self.width), self.rooms, self.photos)
         aspect = image.width / image.height if config.fit == "contain" else None
         plan = prepared.window_plan(aspect)
-        fitted = _fitted(image, index, plan.target, config, fits)
-        piece = fitted if plan.coeffs is None else fitted.transform(
-            (plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]), Image.Transform.PERSPECTIVE,
-            plan.coeffs, Image.Resampling.BILINEAR, fillcolor=plan.fill,
-        )
+        if plan.columns is not None:
+            # Straight from the (reduced) artwork into the window: no fit-to-window resize first.
+            source, box = _fit_source(image, index, plan.target, config, fits)
+            padded = fits.padded(source) if fits is not None else pad(source)
+            piece = plan.columns.apply(padded, box, config.mat.color, plan.fill)
+        else:
+            fitted = _fitted(image, index, plan.target, config, fits)
+            piece = fitted if plan.coeffs is None else fitted.transform(
+                (plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]), Image.Transform.PERSPECTIVE,
+                plan.coeffs, Image.Resampling.BILINEAR, fillcolor=plan.fill,
+            )
         piece = ImageChops.multiply(piece, plan.light)
         canvas = prepared.canvas()
         try:
@@ -637,6 +659,18 @@ def _fitted(image: Image.Image, index: int, target: tuple[int, int], config: Sce
         cached = fits.get(key)
         if cached is not None:
             return cached
+    source, box = _fit_source(image, index, target, config, fits)
+    resized = source.resize(target, Image.Resampling.BILINEAR, box=box)
+    resized = _flat_rgb(resized, config.mat.color)
+    if fits is not None:
+        fits.put(key, resized)
+    return resized
+
+
+def _fit_source(image: Image.Image, index: int, target: tuple[int, int], config: SceneConfig,
+                fits: _FitCache | None) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """(the image to resample from, the box of it that fills ``target``): the whole artwork for
+    contain, its centred crop of the target's shape for cover, in a reduced working copy's pixels."""
     tw, th = target
     if config.fit == "cover":
         ratio = max(tw / image.width, th / image.height)
@@ -647,12 +681,7 @@ def _fitted(image: Image.Image, index: int, target: tuple[int, int], config: Sce
         crop = (0, 0, image.width, image.height)
     source = _working_copy(image, index, target, fits)
     fx, fy = source.width / image.width, source.height / image.height
-    box = (crop[0] * fx, crop[1] * fy, crop[2] * fx, crop[3] * fy)
-    resized = source.resize(target, Image.Resampling.BILINEAR, box=box)
-    resized = _flat_rgb(resized, config.mat.color)
-    if fits is not None:
-        fits.put(key, resized)
-    return resized
+    return source, (crop[0] * fx, crop[1] * fy, crop[2] * fx, crop[3] * fy)
 
 
 def _working_copy(image: Image.Image, index: int, target: tuple[int, int], fits: _FitCache | None) -> Image.Image:
