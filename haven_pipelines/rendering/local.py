@@ -88,6 +88,7 @@ class WindowPlan:
     overlay: tuple[Image.Image, Image.Image, tuple[int, int]] | None
     fill: tuple[int, int, int] | None = None
     columns: ColumnWarp | None = None
+    edges: tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None = None
 
 
 @dataclass
@@ -207,7 +208,79 @@ class PreparedScene:
                     region = (at[0], at[1], at[0] + piece.width, at[1] + piece.height)
                     alpha.paste(ImageChops.lighter(alpha.crop(region), piece), at)
                 overlay = (patch, alpha, (ob[0], ob[1]))
-        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns)
+        edges = None if mask is None else self._edges(box, mask, overlay)
+        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns, edges)
+
+    def _edges(self, box, mask: Image.Image, overlay) -> tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None:
+        """The window's edge as patches to paste over an art box pasted without its mask.
+
+        A render in perspective pastes the art through the window's anti-aliased mask and then the
+        overlay (bevel, or the moulding's seam) over it: two passes over the whole box, though only
+        a few pixels along the edge are not simply the art. Both are folded here, once per window,
+        into patches (colour ``p`` and alpha ``a``, with ``out = art * (1 - a) + p * a``) around the
+        largest upright rectangle where the result is the art itself; a render then pastes the
+        art's box plainly and these strips over it. None when there is no such rectangle.
+        """
+        x0, y0, x1, y1 = box
+        if overlay is not None:
+            o_img, o_alpha, (ox, oy) = overlay
+            ux0, uy0 = min(x0, ox), min(y0, oy)
+            ux1, uy1 = max(x1, ox + o_alpha.width), max(y1, oy + o_alpha.height)
+        else:
+            ux0, uy0, ux1, uy1 = x0, y0, x1, y1
+        if ux0 < 0 or uy0 < 0 or ux1 > self.width or uy1 > self.height:
+            return None
+        size = (ux1 - ux0, uy1 - uy0)
+        m_img = Image.new("L", size, 0)
+        m_img.paste(mask, (x0 - ux0, y0 - uy0))
+        m = np.asarray(m_img, dtype=np.float64)[:, :, None] / 255
+        bg = np.asarray(self.background.crop((ux0, uy0, ux1, uy1)), dtype=np.float64)
+        o = np.zeros(m.shape, dtype=np.float64)
+        oc = np.zeros(bg.shape, dtype=np.float64)
+        if overlay is not None:
+            a_img = Image.new("L", size, 0)
+            a_img.paste(o_alpha, (ox - ux0, oy - uy0))
+            o = np.asarray(a_img, dtype=np.float64)[:, :, None] / 255
+            c_img = Image.new("RGB", size, 0)
+            c_img.paste(o_img, (ox - ux0, oy - uy0))
+            oc = np.asarray(c_img, dtype=np.float64)
+        a = 1 - (1 - o) * m
+        p = (o * oc + (1 - o) * (1 - m) * bg) / np.maximum(a, 1e-9)
+        a8 = np.clip(np.rint(a[:, :, 0] * 255), 0, 255).astype(np.uint8)
+        p8 = np.clip(np.rint(p), 0, 255).astype(np.uint8)
+        # The art-only rectangle: the rows whose clear run through the middle column is widest,
+        # narrowed to what all of them share.
+        clear = a8 == 0
+        cx = (x0 + x1) // 2 - ux0
+        runs = []
+        for row in clear:
+            if not row[cx]:
+                runs.append((cx, cx))
+                continue
+            left = cx - int(np.argmin(row[cx::-1])) + 1 if not row[: cx + 1].all() else 0
+            right = cx + int(np.argmin(row[cx:])) if not row[cx:].all() else size[0]
+            runs.append((left, right))
+        widths = np.array([r - l for l, r in runs])
+        rows = np.nonzero(widths >= 0.9 * widths.max())[0] if widths.max() > 0 else np.array([], dtype=int)
+        if rows.size == 0:
+            return None
+        iy0, iy1 = int(rows[0]), int(rows[-1]) + 1
+        ix0 = max(runs[i][0] for i in range(iy0, iy1))
+        ix1 = min(runs[i][1] for i in range(iy0, iy1))
+        if ix1 <= ix0 or not clear[iy0:iy1, ix0:ix1].all():
+            return None
+        # The art box must lie within the strips plus the rectangle (it does: they tile the union).
+        strips = [(0, 0, size[0], iy0), (0, iy1, size[0], size[1]), (0, iy0, ix0, iy1), (ix1, iy0, size[0], iy1)]
+        patches = []
+        for sx0, sy0, sx1, sy1 in strips:
+            if sx1 <= sx0 or sy1 <= sy0:
+                continue
+            alpha = a8[sy0:sy1, sx0:sx1]
+            if not alpha.any():
+                continue
+            patches.append((Image.fromarray(np.ascontiguousarray(p8[sy0:sy1, sx0:sx1]), "RGB"),
+                            Image.fromarray(np.ascontiguousarray(alpha), "L"), (ux0 + sx0, uy0 + sy0)))
+        return tuple(patches)
 
     def _moulding_seam(self, x0: float, y0: float, x1: float, y1: float):
         """The moulding's innermost band as a patch whose inner edge is anti-aliased, and its colour."""
@@ -498,12 +571,18 @@ class LocalRenderer:
             ImageError: the artwork is not a usable image.
         """
         prepared = [self.cache.get(c, _check_width(width or self.width), self.rooms, self.photos) for c in scenes]
+        return load_artwork(data, min_size=_need(prepared) if prepared else None, timings=timings)
 
-        def need(size: tuple[int, int]) -> tuple[int, int]:
-            targets = [p.window_plan(size[0] / size[1] if p.scene.fit == "contain" else None).target for p in prepared]
-            return (max((t[0] for t in targets), default=size[0]), max((t[1] for t in targets), default=size[1]))
-
-        return load_artwork(data, min_size=need if prepared else None, timings=timings)
+    def reduce(self, image: Image.Image, scenes: Sequence[SceneConfig], *, width: int | None = None) -> Image.Image:
+        """An artwork handed over already decoded, reduced as :meth:`load` reduces a file: by a whole
+        factor to between one and two times the largest art window of ``scenes`` (once per batch,
+        rather than by the first render that needs it)."""
+        if not scenes or image.mode not in ("RGB", "RGBA"):
+            return image
+        prepared = [self.cache.get(c, _check_width(width or self.width), self.rooms, self.photos) for c in scenes]
+        nw, nh = _need(prepared)(image.size)
+        factor = math.floor(min(image.width / max(1, nw), image.height / max(1, nh)))
+        return image.reduce(factor) if factor >= 2 else image
 
     def render(self, artwork: bytes | Image.Image, scene: str | SceneConfig, *,
                fmt: str | None = None, width: int | None = None, thumbnail: int | None = None) -> RenderedImage:
@@ -540,7 +619,10 @@ class LocalRenderer:
             try:
                 artwork = artworks[index]
                 valid = [c for c in configs if isinstance(c, SceneConfig)]
-                image = self.load(artwork, valid, width=width) if isinstance(artwork, (bytes, bytearray)) else _as_image(artwork)
+                if isinstance(artwork, (bytes, bytearray)):
+                    image = self.load(artwork, valid, width=width)
+                else:
+                    image = self.reduce(_as_image(artwork), valid, width=width)
             except HavenError as exc:
                 return [BatchItem(index, _scene_key(s), error=exc) for s in scenes]
             items = []
@@ -586,14 +668,20 @@ class LocalRenderer:
         piece = ImageChops.multiply(piece, plan.light)
         canvas = prepared.canvas()
         try:
-            canvas.paste(piece, plan.box[:2], plan.mask)
+            if plan.edges is not None:
+                # The art's box pasted plainly, then its edge (mask and overlay, folded per window).
+                canvas.paste(piece, plan.box[:2])
+                for patch, alpha, origin in plan.edges:
+                    canvas.paste(patch, origin, alpha)
+            else:
+                canvas.paste(piece, plan.box[:2], plan.mask)
+                if plan.overlay is not None:
+                    patch, alpha, origin = plan.overlay
+                    canvas.paste(patch, origin, alpha)
             if plan.bevel:
                 draw = ImageDraw.Draw(canvas)
                 for rect, color in plan.bevel:
                     draw.rectangle(rect, fill=color)
-            if plan.overlay is not None:
-                patch, alpha, origin = plan.overlay
-                canvas.paste(patch, origin, alpha)
             if prepared.glare is not None:
                 canvas.paste((255, 255, 255), prepared.glare[1], prepared.glare[0])
             composed = time.perf_counter()
@@ -613,6 +701,16 @@ class LocalRenderer:
             timings["thumbnail"] = done - encoded
         return RenderedImage(data, content_type, ext, prepared.width, prepared.height, config.key, "local",
                              round(elapsed, 2), thumb, timings)
+
+
+def _need(prepared: Sequence[PreparedScene]):
+    """The size an artwork of a given size must keep for the largest window of ``prepared``."""
+
+    def need(size: tuple[int, int]) -> tuple[int, int]:
+        targets = [p.window_plan(size[0] / size[1] if p.scene.fit == "contain" else None).target for p in prepared]
+        return (max((t[0] for t in targets), default=size[0]), max((t[1] for t in targets), default=size[1]))
+
+    return need
 
 
 def _aa_polygon(size: tuple[int, int], polygons: list[list[tuple[float, float]]], ss: int = 4) -> Image.Image:

@@ -106,3 +106,26 @@ def test_pad_repeats_the_edge():
     assert (padded[:p, p:-p] == inner[0]).all() and (padded[-p:, p:-p] == inner[-1]).all()
     assert (padded[p:-p, :p] == inner[:, :1]).all() and (padded[p:-p, -p:] == inner[:, -1:]).all()
     assert (padded[:p, :p] == inner[0, 0]).all() and (padded[-p:, -p:] == inner[-1, -1]).all()
+
+
+@pytest.mark.parametrize("key,aspect", [("reading_nook", 0.8), ("reading_nook", 1.6), ("home_office", None)])
+def test_the_folded_edge_gives_what_the_mask_and_overlay_give(key, aspect):
+    """A window in perspective pastes its art plainly and a few edge strips: the same picture as
+    pasting through the window's mask and then its bevel or seam, to within rounding."""
+    prepared = LocalRenderer(width=1200, cache=SceneCache()).prepare(key)
+    plan = prepared.window_plan(aspect)
+    assert plan.edges is not None and plan.overlay is not None
+    bw, bh = plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]
+    strip_pixels = sum(p.width * p.height for p, _, _ in plan.edges)
+    assert strip_pixels < 0.5 * bw * bh  # the point: most of the box is pasted plainly
+    piece = Image.fromarray(np.random.default_rng(5).integers(0, 256, (bh, bw, 3), dtype=np.uint8), "RGB")
+    two_step = prepared.background.copy()
+    two_step.paste(piece, plan.box[:2], plan.mask)
+    patch, alpha, origin = plan.overlay
+    two_step.paste(patch, origin, alpha)
+    folded = prepared.background.copy()
+    folded.paste(piece, plan.box[:2])
+    for patch, alpha, origin in plan.edges:
+        folded.paste(patch, origin, alpha)
+    diff = np.abs(np.asarray(two_step, dtype=np.int16) - np.asarray(folded, dtype=np.int16))
+    assert diff.max() <= 2
