@@ -5,10 +5,16 @@ Work is split so that each render does as little as possible:
 * once per process, per (scene, width): draw the room, the frame's shadow, moulding and mat, and
   the light, into one background image; keep the light over the opening as a small image
   (:class:`SceneCache`, :class:`PreparedScene`);
-* once per batch, per artwork and target size: the resized artwork (``render_batch``);
-* per render: transform the artwork into the window's bounding box only (a paste when the window
-  is upright), multiply it by the light, paste it onto a per-thread copy of the background, draw
-  the mat's bevel, encode, and put the touched box of the canvas back.
+* once per batch, per artwork: the artwork reduced by a whole factor to between one and two
+  times the largest window it goes into (``load`` while it decodes a file, ``render_batch`` for
+  one handed over decoded);
+* per render: the artwork into the window's bounding box only: resized when the window is
+  upright, warped by bands of resizes straight from the artwork when the frame's sides are
+  vertical (:mod:`haven_pipelines.rendering.warp`), Pillow's perspective transform of the resized
+  artwork otherwise; multiplied by the light, pasted onto a per-thread copy of the background
+  (in perspective, plainly, then only the edge strips where the window's mask and bevel or seam
+  show, folded once per window), the upright mat's bevel drawn, encoded (a JPEG only in the
+  opening's rows), and the touched box of the canvas put back.
 """
 
 from __future__ import annotations
