@@ -585,7 +585,14 @@ class LocalRenderer:
         rather than by the first render that needs it)."""
         if not scenes or image.mode not in ("RGB", "RGBA"):
             return image
-        prepared = [self.cache.get(c, _check_width(width or self.width), self.rooms, self.photos) for c in scenes]
+        prepared = []
+        for config in scenes:
+            try:
+                prepared.append(self.cache.get(config, _check_width(width or self.width), self.rooms, self.photos))
+            except HavenError:
+                continue  # that scene's own renders report it; the others still get their artwork
+        if not prepared:
+            return image
         nw, nh = _need(prepared)(image.size)
         factor = math.floor(min(image.width / max(1, nw), image.height / max(1, nh)))
         return image.reduce(factor) if factor >= 2 else image

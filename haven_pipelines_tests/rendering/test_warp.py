@@ -129,3 +129,19 @@ def test_the_folded_edge_gives_what_the_mask_and_overlay_give(key, aspect):
         folded.paste(patch, origin, alpha)
     diff = np.abs(np.asarray(two_step, dtype=np.int16) - np.asarray(folded, dtype=np.int16))
     assert diff.max() <= 2
+
+
+def test_a_batch_reduces_a_decoded_artwork_once_and_a_bad_scene_fails_only_its_own_items():
+    data = gradient_wall()
+    photo_scene = _scene(data, "300,150,500,150,500,420,300,420")  # and this renderer has no photo store
+    renderer = LocalRenderer(width=600, cache=SceneCache())
+    big = Image.new("RGB", (3000, 3750), (230, 0, 230))
+    reduced = renderer.reduce(big, [get_scene("bedroom")])
+    need = renderer.prepare("bedroom").window_plan(0.8).target
+    # By a whole factor, to between one and two times the window.
+    factor = round(big.width / reduced.width)
+    assert reduced.size == (-(-big.width // factor), -(-big.height // factor))
+    assert need[0] <= reduced.width < 2 * need[0] + factor
+    items = renderer.render_batch([big], ["bedroom", photo_scene], workers=1)
+    assert items[0].image is not None and items[0].error is None
+    assert items[1].image is None and "photo store" in str(items[1].error)
