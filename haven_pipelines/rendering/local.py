@@ -95,6 +95,8 @@ class WindowPlan:
     fill: tuple[int, int, int] | None = None
     columns: ColumnWarp | None = None
     edges: tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None = None
+    rows: tuple[int, int] = (0, 0)
+    """The pixel rows a render of this window changes (top, bottom exclusive): the ones to encode again."""
 
 
 @dataclass
@@ -215,7 +217,17 @@ class PreparedScene:
                     alpha.paste(ImageChops.lighter(alpha.crop(region), piece), at)
                 overlay = (patch, alpha, (ob[0], ob[1]))
         edges = None if mask is None else self._edges(box, mask, overlay)
-        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns, edges)
+        # A contain window shorter than the opening leaves the mat above and below it as the room
+        # has it: those rows need not be encoded again.
+        tops, bottoms = [box[1]], [box[3]]
+        for rect, _ in bevel:
+            tops.append(rect[1])
+            bottoms.append(rect[3] + 1)  # ImageDraw's rectangle includes its last row
+        if overlay is not None:
+            tops.append(overlay[2][1])
+            bottoms.append(overlay[2][1] + overlay[1].height)
+        rows = (max(0, min(tops)), min(self.height, max(bottoms)))
+        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns, edges, rows)
 
     def _edges(self, box, mask: Image.Image, overlay) -> tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None:
         """The window's edge as patches to paste over an art box pasted without its mask.
@@ -311,11 +323,13 @@ class PreparedScene:
                 self._jpeg.setdefault(quality, rows)
         return self._jpeg[quality]
 
-    def encode(self, canvas: Image.Image, fmt: str, quality: int) -> bytes:
-        """Encode a render of this scene: a JPEG re-encodes only the opening's rows (see ``jpeg_rows``)."""
+    def encode(self, canvas: Image.Image, fmt: str, quality: int, touched: tuple[int, int] | None = None) -> bytes:
+        """Encode a render of this scene: a JPEG re-encodes only the rows the render touched
+        (``touched``, top and bottom pixel rows; the opening's by default; see ``jpeg_rows``)."""
         if fmt == "JPEG":
             rows = self.jpeg_rows(quality)
-            data = rows.encode(canvas, self.opening_box[1], self.opening_box[3]) if rows is not None else None
+            top, bottom = touched or (self.opening_box[1], self.opening_box[3])
+            data = rows.encode(canvas, top, bottom) if rows is not None else None
             if data is not None:
                 return data
         return encode(canvas, fmt, quality)
@@ -698,7 +712,10 @@ class LocalRenderer:
             if prepared.glare is not None:
                 canvas.paste((255, 255, 255), prepared.glare[1], prepared.glare[0])
             composed = time.perf_counter()
-            data = prepared.encode(canvas, name, self.quality)
+            touched = plan.rows
+            if prepared.glare is not None:
+                touched = (min(touched[0], prepared.glare[1][1]), max(touched[1], prepared.glare[1][3]))
+            data = prepared.encode(canvas, name, self.quality, touched)
             encoded = time.perf_counter()
             thumb = None
             if thumbnail:
