@@ -251,53 +251,46 @@ class PreparedScene:
         size = (ux1 - ux0, uy1 - uy0)
         m_img = Image.new("L", size, 0)
         m_img.paste(mask, (x0 - ux0, y0 - uy0))
-        m = np.asarray(m_img, dtype=np.float64)[:, :, None] / 255
-        bg = np.asarray(self.background.crop((ux0, uy0, ux1, uy1)), dtype=np.float64)
-        o = np.zeros(m.shape, dtype=np.float64)
-        oc = np.zeros(bg.shape, dtype=np.float64)
+        o_alpha_img = Image.new("L", size, 0)
+        o_color_img = Image.new("RGB", size, 0)
         if overlay is not None:
-            a_img = Image.new("L", size, 0)
-            a_img.paste(o_alpha, (ox - ux0, oy - uy0))
-            o = np.asarray(a_img, dtype=np.float64)[:, :, None] / 255
-            c_img = Image.new("RGB", size, 0)
-            c_img.paste(o_img, (ox - ux0, oy - uy0))
-            oc = np.asarray(c_img, dtype=np.float64)
-        a = 1 - (1 - o) * m
-        p = (o * oc + (1 - o) * (1 - m) * bg) / np.maximum(a, 1e-9)
-        a8 = np.clip(np.rint(a[:, :, 0] * 255), 0, 255).astype(np.uint8)
-        p8 = np.clip(np.rint(p), 0, 255).astype(np.uint8)
-        # The art-only rectangle: the rows whose clear run through the middle column is widest,
-        # narrowed to what all of them share.
-        clear = a8 == 0
-        cx = (x0 + x1) // 2 - ux0
-        runs = []
-        for row in clear:
-            if not row[cx]:
-                runs.append((cx, cx))
-                continue
-            left = cx - int(np.argmin(row[cx::-1])) + 1 if not row[: cx + 1].all() else 0
-            right = cx + int(np.argmin(row[cx:])) if not row[cx:].all() else size[0]
-            runs.append((left, right))
-        widths = np.array([r - l for l, r in runs])
-        rows = np.nonzero(widths >= 0.9 * widths.max())[0] if widths.max() > 0 else np.array([], dtype=int)
-        if rows.size == 0:
+            o_alpha_img.paste(o_alpha, (ox - ux0, oy - uy0))
+            o_color_img.paste(o_img, (ox - ux0, oy - uy0))
+        m8, o8 = np.asarray(m_img), np.asarray(o_alpha_img)
+        # The art-only rectangle: for each row, the clear run through the middle column; then the
+        # rows whose run is nearly the widest, narrowed to what all of them share.
+        clear = (m8 == 255) & (o8 == 0)
+        cx = min(max((x0 + x1) // 2 - ux0, 0), size[0] - 1)
+        idx = np.arange(size[0])
+        blocked_left = np.maximum.accumulate(np.where(clear, -1, idx), axis=1)[:, cx]
+        blocked_right = np.minimum.accumulate(np.where(clear, size[0], idx)[:, ::-1], axis=1)[:, ::-1][:, cx]
+        lefts, rights = blocked_left + 1, blocked_right
+        widths = np.where(clear[:, cx], rights - lefts, 0)
+        if widths.max() <= 0:
             return None
+        rows = np.nonzero(widths >= 0.9 * widths.max())[0]
         iy0, iy1 = int(rows[0]), int(rows[-1]) + 1
-        ix0 = max(runs[i][0] for i in range(iy0, iy1))
-        ix1 = min(runs[i][1] for i in range(iy0, iy1))
+        ix0, ix1 = int(lefts[iy0:iy1].max()), int(rights[iy0:iy1].min())
         if ix1 <= ix0 or not clear[iy0:iy1, ix0:ix1].all():
             return None
-        # The art box must lie within the strips plus the rectangle (it does: they tile the union).
-        strips = [(0, 0, size[0], iy0), (0, iy1, size[0], size[1]), (0, iy0, ix0, iy1), (ix1, iy0, size[0], iy1)]
+        bg_img = self.background.crop((ux0, uy0, ux1, uy1))
+        # Around it, four strips that tile the rest of the union: out = art * (1 - a) + p * a with
+        # a = 1 - (1 - o) * m and p = (o * overlay + (1 - o) * (1 - m) * room) / a.
         patches = []
-        for sx0, sy0, sx1, sy1 in strips:
+        for sx0, sy0, sx1, sy1 in ((0, 0, size[0], iy0), (0, iy1, size[0], size[1]), (0, iy0, ix0, iy1), (ix1, iy0, size[0], iy1)):
             if sx1 <= sx0 or sy1 <= sy0:
                 continue
-            alpha = a8[sy0:sy1, sx0:sx1]
-            if not alpha.any():
+            m = m8[sy0:sy1, sx0:sx1, None].astype(np.float64) / 255
+            o = o8[sy0:sy1, sx0:sx1, None].astype(np.float64) / 255
+            a = 1 - (1 - o) * m
+            if not (a > 0.5 / 255).any():
                 continue
-            patches.append((Image.fromarray(np.ascontiguousarray(p8[sy0:sy1, sx0:sx1]), "RGB"),
-                            Image.fromarray(np.ascontiguousarray(alpha), "L"), (ux0 + sx0, uy0 + sy0)))
+            oc = np.asarray(o_color_img.crop((sx0, sy0, sx1, sy1)), dtype=np.float64)
+            bg = np.asarray(bg_img.crop((sx0, sy0, sx1, sy1)), dtype=np.float64)
+            p = (o * oc + (1 - o) * (1 - m) * bg) / np.maximum(a, 1e-9)
+            patches.append((Image.fromarray(np.clip(np.rint(p), 0, 255).astype(np.uint8), "RGB"),
+                            Image.fromarray(np.clip(np.rint(a[:, :, 0] * 255), 0, 255).astype(np.uint8), "L"),
+                            (ux0 + sx0, uy0 + sy0)))
         return tuple(patches)
 
     def _moulding_seam(self, x0: float, y0: float, x1: float, y1: float):

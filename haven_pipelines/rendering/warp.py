@@ -136,17 +136,21 @@ def plan_column_warp(to_art: np.ndarray, size: tuple[int, int], target: tuple[in
     if reach.size == 0:
         return None
     first, end = int(reach[0]), int(reach[-1]) + 1
+    # Plain floats: the loop below runs once per column, and the maps are smooth and monotonic,
+    # so a band's worst columns are its ends.
+    top, bottom = t.tolist(), (t + s * bh).tolist()
+    sl, ul, slope_l = s.tolist(), u.tolist(), slope.tolist()
     bands = []
     xa = first
     while xa < end:
         xb = xa + 1
         while xb < end:
-            # Would [xa, xb] still be one band: every column against the middle one's rows, top and bottom?
+            # Would [xa, xb] still be one band: its end columns against the middle one's rows, top and bottom?
             mid = (xa + xb) // 2
-            cols = slice(xa, xb + 1)
-            err = np.maximum(np.abs(t[cols] - t[mid]), np.abs(t[cols] + s[cols] * bh - (t[mid] + s[mid] * bh))) / s[mid]
-            chord = u[xa] + (u[xb + 1] - u[xa]) * (mid - xa) / (xb + 1 - xa)
-            if err.max() > V_TOLERANCE or abs(chord - u[mid]) > V_TOLERANCE * slope[mid]:
+            err = max(abs(top[xa] - top[mid]), abs(top[xb] - top[mid]),
+                      abs(bottom[xa] - bottom[mid]), abs(bottom[xb] - bottom[mid])) / sl[mid]
+            chord = ul[xa] + (ul[xb + 1] - ul[xa]) * (mid - xa) / (xb + 1 - xa)
+            if err > V_TOLERANCE or abs(chord - ul[mid]) > V_TOLERANCE * slope_l[mid]:
                 break
             xb += 1
         mid = (xa + xb - 1) / 2
