@@ -14,7 +14,7 @@ Work is split so that each render does as little as possible:
   artwork otherwise; multiplied by the light, pasted onto a per-thread copy of the background
   (in perspective, plainly, then only the edge strips where the window's mask and bevel or seam
   show, folded once per window), the upright mat's bevel drawn, encoded (a JPEG only in the
-  opening's rows), and the touched box of the canvas put back.
+  rows the window touched), and the touched box of the canvas put back.
 """
 
 from __future__ import annotations
