@@ -5,10 +5,16 @@ Work is split so that each render does as little as possible:
 * once per process, per (scene, width): draw the room, the frame's shadow, moulding and mat, and
   the light, into one background image; keep the light over the opening as a small image
   (:class:`SceneCache`, :class:`PreparedScene`);
-* once per batch, per artwork and target size: the resized artwork (``render_batch``);
-* per render: transform the artwork into the window's bounding box only (a paste when the window
-  is upright), multiply it by the light, paste it onto a per-thread copy of the background, draw
-  the mat's bevel, encode, and put the touched box of the canvas back.
+* once per batch, per artwork: the artwork reduced by a whole factor to between one and two
+  times the largest window it goes into (``load`` while it decodes a file, ``render_batch`` for
+  one handed over decoded);
+* per render: the artwork into the window's bounding box only: resized when the window is
+  upright, warped by bands of resizes straight from the artwork when the frame's sides are
+  vertical (:mod:`haven_pipelines.rendering.warp`), Pillow's perspective transform of the resized
+  artwork otherwise; multiplied by the light, pasted onto a per-thread copy of the background
+  (in perspective, plainly, then only the edge strips where the window's mask and bevel or seam
+  show, folded once per window), the upright mat's bevel drawn, encoded (a JPEG only in the
+  rows the window touched), and the touched box of the canvas put back.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from haven_pipelines.rendering.jpeg_rows import JpegRows
 from haven_pipelines.rendering.room import draw_room
 from haven_pipelines.rendering.room_store import RoomStore, StoredRoom
 from haven_pipelines.rendering.scenes import SceneConfig, get_scene
+from haven_pipelines.rendering.warp import ColumnWarp, pad, plan_column_warp
 
 MIN_WIDTH, MAX_WIDTH = 200, 6000
 THUMBNAIL_QUALITY = 82  # as make_thumbnail's default
@@ -86,6 +93,10 @@ class WindowPlan:
     bevel: tuple[tuple[tuple[int, int, int, int], tuple[int, int, int]], ...]
     overlay: tuple[Image.Image, Image.Image, tuple[int, int]] | None
     fill: tuple[int, int, int] | None = None
+    columns: ColumnWarp | None = None
+    edges: tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None = None
+    rows: tuple[int, int] = (0, 0)
+    """The pixel rows a render of this window changes (top, bottom exclusive): the ones to encode again."""
 
 
 @dataclass
@@ -144,7 +155,7 @@ class PreparedScene:
             qx1, qy1 = round(quad[2][0]), round(quad[2][1])
             box = (qx0, qy0, qx1, qy1)
             target = (max(1, qx1 - qx0), max(1, qy1 - qy0))
-            coeffs, mask = None, None
+            coeffs, mask, columns = None, None, None
         else:
             # Without a mat the art meets the moulding: it is pasted a little past its edge, and a
             # thin anti-aliased ring of the moulding goes back over the seam (``overlay`` below).
@@ -156,6 +167,8 @@ class PreparedScene:
             local = [(x - box[0], y - box[1]) for x, y in quad]
             to_art = geometry.homography(local, geometry.rect(0, 0, target[0], target[1]))
             coeffs = geometry.pil_coefficients(to_art)
+            # A frame with vertical sides (the usual wall photographed level) warps by resizes.
+            columns = plan_column_warp(to_art, (bw, bh), target)
             mask = _aa_polygon((bw, bh), [[(x - box[0], y - box[1]) for x, y in pasted]])
         ox0, oy0 = self.opening_box[:2]
         light = self.light[box[1] - oy0 : box[3] - oy0, box[0] - ox0 : box[2] - ox0]
@@ -203,7 +216,82 @@ class PreparedScene:
                     region = (at[0], at[1], at[0] + piece.width, at[1] + piece.height)
                     alpha.paste(ImageChops.lighter(alpha.crop(region), piece), at)
                 overlay = (patch, alpha, (ob[0], ob[1]))
-        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill)
+        edges = None if mask is None else self._edges(box, mask, overlay)
+        # A contain window shorter than the opening leaves the mat above and below it as the room
+        # has it: those rows need not be encoded again.
+        tops, bottoms = [box[1]], [box[3]]
+        for rect, _ in bevel:
+            tops.append(rect[1])
+            bottoms.append(rect[3] + 1)  # ImageDraw's rectangle includes its last row
+        if overlay is not None:
+            tops.append(overlay[2][1])
+            bottoms.append(overlay[2][1] + overlay[1].height)
+        rows = (max(0, min(tops)), min(self.height, max(bottoms)))
+        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns, edges, rows)
+
+    def _edges(self, box, mask: Image.Image, overlay) -> tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None:
+        """The window's edge as patches to paste over an art box pasted without its mask.
+
+        A render in perspective pastes the art through the window's anti-aliased mask and then the
+        overlay (bevel, or the moulding's seam) over it: two passes over the whole box, though only
+        a few pixels along the edge are not simply the art. Both are folded here, once per window,
+        into patches (colour ``p`` and alpha ``a``, with ``out = art * (1 - a) + p * a``) around the
+        largest upright rectangle where the result is the art itself; a render then pastes the
+        art's box plainly and these strips over it. None when there is no such rectangle.
+        """
+        x0, y0, x1, y1 = box
+        if overlay is not None:
+            o_img, o_alpha, (ox, oy) = overlay
+            ux0, uy0 = min(x0, ox), min(y0, oy)
+            ux1, uy1 = max(x1, ox + o_alpha.width), max(y1, oy + o_alpha.height)
+        else:
+            ux0, uy0, ux1, uy1 = x0, y0, x1, y1
+        if ux0 < 0 or uy0 < 0 or ux1 > self.width or uy1 > self.height:
+            return None
+        size = (ux1 - ux0, uy1 - uy0)
+        m_img = Image.new("L", size, 0)
+        m_img.paste(mask, (x0 - ux0, y0 - uy0))
+        o_alpha_img = Image.new("L", size, 0)
+        o_color_img = Image.new("RGB", size, 0)
+        if overlay is not None:
+            o_alpha_img.paste(o_alpha, (ox - ux0, oy - uy0))
+            o_color_img.paste(o_img, (ox - ux0, oy - uy0))
+        m8, o8 = np.asarray(m_img), np.asarray(o_alpha_img)
+        # The art-only rectangle: for each row, the clear run through the middle column; then the
+        # rows whose run is nearly the widest, narrowed to what all of them share.
+        clear = (m8 == 255) & (o8 == 0)
+        cx = min(max((x0 + x1) // 2 - ux0, 0), size[0] - 1)
+        idx = np.arange(size[0])
+        blocked_left = np.maximum.accumulate(np.where(clear, -1, idx), axis=1)[:, cx]
+        blocked_right = np.minimum.accumulate(np.where(clear, size[0], idx)[:, ::-1], axis=1)[:, ::-1][:, cx]
+        lefts, rights = blocked_left + 1, blocked_right
+        widths = np.where(clear[:, cx], rights - lefts, 0)
+        if widths.max() <= 0:
+            return None
+        rows = np.nonzero(widths >= 0.9 * widths.max())[0]
+        iy0, iy1 = int(rows[0]), int(rows[-1]) + 1
+        ix0, ix1 = int(lefts[iy0:iy1].max()), int(rights[iy0:iy1].min())
+        if ix1 <= ix0 or not clear[iy0:iy1, ix0:ix1].all():
+            return None
+        bg_img = self.background.crop((ux0, uy0, ux1, uy1))
+        # Around it, four strips that tile the rest of the union: out = art * (1 - a) + p * a with
+        # a = 1 - (1 - o) * m and p = (o * overlay + (1 - o) * (1 - m) * room) / a.
+        patches = []
+        for sx0, sy0, sx1, sy1 in ((0, 0, size[0], iy0), (0, iy1, size[0], size[1]), (0, iy0, ix0, iy1), (ix1, iy0, size[0], iy1)):
+            if sx1 <= sx0 or sy1 <= sy0:
+                continue
+            m = m8[sy0:sy1, sx0:sx1, None].astype(np.float64) / 255
+            o = o8[sy0:sy1, sx0:sx1, None].astype(np.float64) / 255
+            a = 1 - (1 - o) * m
+            if not (a > 0.5 / 255).any():
+                continue
+            oc = np.asarray(o_color_img.crop((sx0, sy0, sx1, sy1)), dtype=np.float64)
+            bg = np.asarray(bg_img.crop((sx0, sy0, sx1, sy1)), dtype=np.float64)
+            p = (o * oc + (1 - o) * (1 - m) * bg) / np.maximum(a, 1e-9)
+            patches.append((Image.fromarray(np.clip(np.rint(p), 0, 255).astype(np.uint8), "RGB"),
+                            Image.fromarray(np.clip(np.rint(a[:, :, 0] * 255), 0, 255).astype(np.uint8), "L"),
+                            (ux0 + sx0, uy0 + sy0)))
+        return tuple(patches)
 
     def _moulding_seam(self, x0: float, y0: float, x1: float, y1: float):
         """The moulding's innermost band as a patch whose inner edge is anti-aliased, and its colour."""
@@ -228,11 +316,13 @@ class PreparedScene:
                 self._jpeg.setdefault(quality, rows)
         return self._jpeg[quality]
 
-    def encode(self, canvas: Image.Image, fmt: str, quality: int) -> bytes:
-        """Encode a render of this scene: a JPEG re-encodes only the opening's rows (see ``jpeg_rows``)."""
+    def encode(self, canvas: Image.Image, fmt: str, quality: int, touched: tuple[int, int] | None = None) -> bytes:
+        """Encode a render of this scene: a JPEG re-encodes only the rows the render touched
+        (``touched``, top and bottom pixel rows; the opening's by default; see ``jpeg_rows``)."""
         if fmt == "JPEG":
             rows = self.jpeg_rows(quality)
-            data = rows.encode(canvas, self.opening_box[1], self.opening_box[3]) if rows is not None else None
+            top, bottom = touched or (self.opening_box[1], self.opening_box[3])
+            data = rows.encode(canvas, top, bottom) if rows is not None else None
             if data is not None:
                 return data
         return encode(canvas, fmt, quality)
@@ -415,6 +505,7 @@ class _FitCache:
     def __init__(self) -> None:
         self._items: dict[tuple, Image.Image] = {}
         self._working: dict[int, Image.Image] = {}
+        self._padded: dict[int, tuple[Image.Image, Image.Image]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> Image.Image | None:
@@ -423,6 +514,17 @@ class _FitCache:
     def put(self, key: tuple, image: Image.Image) -> None:
         with self._lock:
             self._items[key] = image
+
+    def padded(self, source: Image.Image) -> Image.Image:
+        """``source`` with its edge repeated around it (:func:`warp.pad`), made once per batch."""
+        with self._lock:
+            kept = self._padded.get(id(source))
+        if kept is not None and kept[0] is source:
+            return kept[1]
+        padded = pad(source)
+        with self._lock:
+            self._padded[id(source)] = (source, padded)  # the source is kept, so its id stays its own
+        return padded
 
     def working(self, index: int, image: Image.Image, factor: int) -> Image.Image:
         """``image`` reduced by ``factor`` or less: a kept copy when it is large enough."""
@@ -482,12 +584,25 @@ class LocalRenderer:
             ImageError: the artwork is not a usable image.
         """
         prepared = [self.cache.get(c, _check_width(width or self.width), self.rooms, self.photos) for c in scenes]
+        return load_artwork(data, min_size=_need(prepared) if prepared else None, timings=timings)
 
-        def need(size: tuple[int, int]) -> tuple[int, int]:
-            targets = [p.window_plan(size[0] / size[1] if p.scene.fit == "contain" else None).target for p in prepared]
-            return (max((t[0] for t in targets), default=size[0]), max((t[1] for t in targets), default=size[1]))
-
-        return load_artwork(data, min_size=need if prepared else None, timings=timings)
+    def reduce(self, image: Image.Image, scenes: Sequence[SceneConfig], *, width: int | None = None) -> Image.Image:
+        """An artwork handed over already decoded, reduced as :meth:`load` reduces a file: by a whole
+        factor to between one and two times the largest art window of ``scenes`` (once per batch,
+        rather than by the first render that needs it)."""
+        if not scenes or image.mode not in ("RGB", "RGBA"):
+            return image
+        prepared = []
+        for config in scenes:
+            try:
+                prepared.append(self.cache.get(config, _check_width(width or self.width), self.rooms, self.photos))
+            except HavenError:
+                continue  # that scene's own renders report it; the others still get their artwork
+        if not prepared:
+            return image
+        nw, nh = _need(prepared)(image.size)
+        factor = math.floor(min(image.width / max(1, nw), image.height / max(1, nh)))
+        return image.reduce(factor) if factor >= 2 else image
 
     def render(self, artwork: bytes | Image.Image, scene: str | SceneConfig, *,
                fmt: str | None = None, width: int | None = None, thumbnail: int | None = None) -> RenderedImage:
@@ -524,7 +639,10 @@ class LocalRenderer:
             try:
                 artwork = artworks[index]
                 valid = [c for c in configs if isinstance(c, SceneConfig)]
-                image = self.load(artwork, valid, width=width) if isinstance(artwork, (bytes, bytearray)) else _as_image(artwork)
+                if isinstance(artwork, (bytes, bytearray)):
+                    image = self.load(artwork, valid, width=width)
+                else:
+                    image = self.reduce(_as_image(artwork), valid, width=width)
             except HavenError as exc:
                 return [BatchItem(index, _scene_key(s), error=exc) for s in scenes]
             items = []
@@ -556,26 +674,41 @@ class LocalRenderer:
         prepared = self.cache.get(config, _check_width(width or self.width), self.rooms, self.photos)
         aspect = image.width / image.height if config.fit == "contain" else None
         plan = prepared.window_plan(aspect)
-        fitted = _fitted(image, index, plan.target, config, fits)
-        piece = fitted if plan.coeffs is None else fitted.transform(
-            (plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]), Image.Transform.PERSPECTIVE,
-            plan.coeffs, Image.Resampling.BILINEAR, fillcolor=plan.fill,
-        )
+        if plan.columns is not None:
+            # Straight from the (reduced) artwork into the window: no fit-to-window resize first.
+            source, box = _fit_source(image, index, plan.target, config, fits)
+            padded = fits.padded(source) if fits is not None else pad(source)
+            piece = plan.columns.apply(padded, box, config.mat.color, plan.fill)
+        else:
+            fitted = _fitted(image, index, plan.target, config, fits)
+            piece = fitted if plan.coeffs is None else fitted.transform(
+                (plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]), Image.Transform.PERSPECTIVE,
+                plan.coeffs, Image.Resampling.BILINEAR, fillcolor=plan.fill,
+            )
         piece = ImageChops.multiply(piece, plan.light)
         canvas = prepared.canvas()
         try:
-            canvas.paste(piece, plan.box[:2], plan.mask)
+            if plan.edges is not None:
+                # The art's box pasted plainly, then its edge (mask and overlay, folded per window).
+                canvas.paste(piece, plan.box[:2])
+                for patch, alpha, origin in plan.edges:
+                    canvas.paste(patch, origin, alpha)
+            else:
+                canvas.paste(piece, plan.box[:2], plan.mask)
+                if plan.overlay is not None:
+                    patch, alpha, origin = plan.overlay
+                    canvas.paste(patch, origin, alpha)
             if plan.bevel:
                 draw = ImageDraw.Draw(canvas)
                 for rect, color in plan.bevel:
                     draw.rectangle(rect, fill=color)
-            if plan.overlay is not None:
-                patch, alpha, origin = plan.overlay
-                canvas.paste(patch, origin, alpha)
             if prepared.glare is not None:
                 canvas.paste((255, 255, 255), prepared.glare[1], prepared.glare[0])
             composed = time.perf_counter()
-            data = prepared.encode(canvas, name, self.quality)
+            touched = plan.rows
+            if prepared.glare is not None:
+                touched = (min(touched[0], prepared.glare[1][1]), max(touched[1], prepared.glare[1][3]))
+            data = prepared.encode(canvas, name, self.quality, touched)
             encoded = time.perf_counter()
             thumb = None
             if thumbnail:
@@ -591,6 +724,16 @@ class LocalRenderer:
             timings["thumbnail"] = done - encoded
         return RenderedImage(data, content_type, ext, prepared.width, prepared.height, config.key, "local",
                              round(elapsed, 2), thumb, timings)
+
+
+def _need(prepared: Sequence[PreparedScene]):
+    """The size an artwork of a given size must keep for the largest window of ``prepared``."""
+
+    def need(size: tuple[int, int]) -> tuple[int, int]:
+        targets = [p.window_plan(size[0] / size[1] if p.scene.fit == "contain" else None).target for p in prepared]
+        return (max((t[0] for t in targets), default=size[0]), max((t[1] for t in targets), default=size[1]))
+
+    return need
 
 
 def _aa_polygon(size: tuple[int, int], polygons: list[list[tuple[float, float]]], ss: int = 4) -> Image.Image:
@@ -637,6 +780,18 @@ def _fitted(image: Image.Image, index: int, target: tuple[int, int], config: Sce
         cached = fits.get(key)
         if cached is not None:
             return cached
+    source, box = _fit_source(image, index, target, config, fits)
+    resized = source.resize(target, Image.Resampling.BILINEAR, box=box)
+    resized = _flat_rgb(resized, config.mat.color)
+    if fits is not None:
+        fits.put(key, resized)
+    return resized
+
+
+def _fit_source(image: Image.Image, index: int, target: tuple[int, int], config: SceneConfig,
+                fits: _FitCache | None) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """(the image to resample from, the box of it that fills ``target``): the whole artwork for
+    contain, its centred crop of the target's shape for cover, in a reduced working copy's pixels."""
     tw, th = target
     if config.fit == "cover":
         ratio = max(tw / image.width, th / image.height)
@@ -647,12 +802,7 @@ def _fitted(image: Image.Image, index: int, target: tuple[int, int], config: Sce
         crop = (0, 0, image.width, image.height)
     source = _working_copy(image, index, target, fits)
     fx, fy = source.width / image.width, source.height / image.height
-    box = (crop[0] * fx, crop[1] * fy, crop[2] * fx, crop[3] * fy)
-    resized = source.resize(target, Image.Resampling.BILINEAR, box=box)
-    resized = _flat_rgb(resized, config.mat.color)
-    if fits is not None:
-        fits.put(key, resized)
-    return resized
+    return source, (crop[0] * fx, crop[1] * fy, crop[2] * fx, crop[3] * fy)
 
 
 def _working_copy(image: Image.Image, index: int, target: tuple[int, int], fits: _FitCache | None) -> Image.Image:
