@@ -88,7 +88,9 @@ def list_mockups(user_ref, scene, status, asset_id, limit, offset, as_json):
     if as_json:
         echo_json({"total": page.total, "limit": limit, "offset": offset, "mockups": rows})
         return
-    echo_table(["mockup", "status", "scene", "collection", "image url or error"],
-               [(r["id"], r["status"], r["scene"], r.get("collection"), r.get("file_url") or r.get("error_message") or "")
+    # The design column is the partition key the Dagster UI lists, so a row here finds its partition there.
+    echo_table(["mockup", "design", "status", "scene", "collection", "image url or error"],
+               [(r["id"], r.get("partition_key") or r["asset_id"], r["status"], r["scene"], r.get("collection"),
+                 r.get("file_url") or r.get("error_message") or "")
                 for r in rows])
     click.echo(f"{len(rows)} of {page.total}")

@@ -100,3 +100,14 @@ def test_pipeline_run_moves_old_partitions_before_it_runs(haven_sqlite, dagster_
     with dg.DagsterInstance.get() as instance:
         assert instance.get_dynamic_partitions(DESIGNS_PARTITION) == keys
         assert all(_latest(instance, key).metadata["design"].value.endswith(key[-8:]) for key in keys)
+
+
+def test_mockups_list_names_each_design_by_the_key_the_ui_lists(haven_sqlite):
+    design = haven_sqlite.designs()[0]
+    key = design_partition_key(design["text"], design["id"])
+    haven_sqlite("render", "--design", design["id"], "--scene", "bedroom")
+    table = haven_sqlite("mockups", "list").output.splitlines()
+    assert table[0].split()[:3] == ["mockup", "design", "status"]
+    assert table[-1] == "1 of 1"
+    assert [row.split()[1] for row in table[1:-1]] == [key]
+    assert haven_sqlite.json("mockups", "list")["mockups"][0]["partition_key"] == key

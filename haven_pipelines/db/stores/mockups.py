@@ -223,7 +223,8 @@ class MockupStore(UserScopedStore):
     ) -> Page:
         """The user's mockups, newest first, with their design and quote.
 
-        Each row has the mockup's columns plus ``design_url``, ``design_key``, ``quote_text``,
+        Each row has the mockup's columns plus ``design_url``, ``design_key``, ``partition_key`` (the
+        design's partition key in Dagster, None for a design stored before keys), ``quote_text``,
         ``collection`` and ``mood``. ``limit`` is 1..100 and ``offset`` >= 0.
         """
         stmt = (
@@ -231,6 +232,7 @@ class MockupStore(UserScopedStore):
                 mockups,
                 assets.c.file_url.label("design_url"),
                 assets.c.file_key.label("design_key"),
+                assets.c.partition_key.label("partition_key"),
                 quotes.c.text.label("quote_text"),
                 quotes.c.collection.label("collection"),
                 quotes.c.mood.label("mood"),
