@@ -164,3 +164,23 @@ def test_0009_backfills_as_a_migrating_role_that_row_level_security_binds(login_
             admin.dispose()
     finally:
         drop_pg_database(url)
+
+
+def test_0009_froze_the_same_key_rule_the_store_uses():
+    """The migration keeps its own copy of the rule; on the day it was written the two agree, for
+    narrow, wide and cut quotes alike."""
+    import importlib.util
+    from pathlib import Path
+
+    import haven_pipelines.db as db
+    from haven_pipelines.domain.labels import design_partition_key
+
+    path = Path(db.__file__).parent / "migrations" / "versions" / "0009_design_partition_keys.py"
+    spec = importlib.util.spec_from_file_location("migration_0009", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    quotes = ["You were never broken, only bending.", "Roots before branches.", "m" * 30, "i" * 30,
+              "Wow, what a wonderful world we wander", "Café, s’il vous plaît!", "", "—"]
+    for quote in quotes:
+        asset_id = "8262dd8f-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+        assert migration._key(quote, asset_id, set()) == design_partition_key(quote, asset_id), quote

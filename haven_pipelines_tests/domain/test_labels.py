@@ -5,11 +5,13 @@ from hypothesis import strategies as st
 
 from haven_pipelines.domain.labels import (
     EMPTY_SLUG,
+    KEY_WIDTH_PX,
     QUOTE_CHARS,
     SLUG_CHARS,
     design_partition_key,
     design_partition_key_candidates,
     design_label,
+    key_width,
     looks_like_partition_key,
     quote_slug,
     short_quote,
@@ -67,6 +69,22 @@ def test_the_slug_is_cut_at_a_word_to_24_characters():
     assert quote_slug("x" * 50) == "x" * SLUG_CHARS
 
 
+def test_a_key_is_cut_at_a_word_by_its_width_in_the_partition_list():
+    # Measured in Chromium: this key (228.5 px as a sum of its letters) was cut in the list's middle,
+    # while the same count of narrower letters (222.5 px) showed whole.
+    assert key_width("you-were-never-broken-8262dd8f") > KEY_WIDTH_PX >= key_width("roots-before-branches-8098c99f")
+    assert design_partition_key("You were never broken, only bending.", "8262dd8f-1b2c-4d5e-8f90-a1b2c3d4e5f6") == \
+        "you-were-never-8262dd8f"
+    assert design_partition_key("Roots before branches.", "8098c99f-1b2c-4d5e-8f90-a1b2c3d4e5f6") == \
+        "roots-before-branches-8098c99f"
+    # Wide letters leave fewer characters: a word of m's is cut inside to fit.
+    key = design_partition_key("m" * 24, KEY_ID)
+    assert key_width(key) <= KEY_WIDTH_PX and key.endswith("-6e714a3a") and set(key[:-9]) == {"m"}
+    assert len(key) < 24 + 9
+    # Narrow letters may use all 24 characters of quote.
+    assert design_partition_key("i" * 24, KEY_ID) == "i" * 24 + "-6e714a3a"
+
+
 def test_a_quote_with_nothing_to_spell_gives_design():
     for quote in (None, "", "   ", "…!?—", "静かに", "Ωψ"):
         assert quote_slug(quote) == EMPTY_SLUG
@@ -109,3 +127,4 @@ def test_every_key_is_a_valid_partition_key_of_its_design(quote, design_id):
         assert len(key) <= 57
         assert key.endswith(key.rsplit("-", 1)[1]) and asset_id.replace("-", "").startswith(key.rsplit("-", 1)[1])
         assert not any(c in key for c in ",[]") and "..." not in key  # what Dagster refuses in a key
+    assert key_width(design_partition_key(quote, asset_id)) <= KEY_WIDTH_PX  # shows whole in the list

@@ -31,6 +31,16 @@ depends_on = None
 # Migrations stay frozen: the key rule of haven_pipelines.domain.labels (as of this revision) is
 # repeated here rather than imported, so a later change of the rule cannot rewrite this backfill.
 SLUG_CHARS = 24
+# Each character's width in the Dagster UI's partition list, and the widest key shown whole (the sum
+# of its characters' widths, px).
+KEY_CHAR_WIDTHS = {
+    "a": 7.98, "b": 8.37, "c": 7.73, "d": 8.37, "e": 7.94, "f": 5.57, "g": 8.36, "h": 8.13, "i": 3.42,
+    "j": 3.64, "k": 8.26, "l": 3.98, "m": 12.28, "n": 8.13, "o": 8.11, "p": 8.37, "q": 8.37, "r": 5.35,
+    "s": 7.42, "t": 5.53, "u": 8.05, "v": 7.50, "w": 11.47, "x": 8.19, "y": 7.52, "z": 7.69, "-": 5.95,
+    "0": 9.39, "1": 5.38, "2": 8.67, "3": 8.58, "4": 8.89, "5": 8.76, "6": 8.74, "7": 8.18, "8": 8.46,
+    "9": 8.74,
+}
+KEY_WIDTH_PX = 222.6
 KEY_ID_LENGTHS = (8, 12, 16, 20, 24, 28, 32)
 _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -41,18 +51,31 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,39}$")
 _BATCH = 500
 
 
-def _slug(text):
+def _width(text):
+    widest = max(KEY_CHAR_WIDTHS.values())
+    return sum(KEY_CHAR_WIDTHS.get(ch, widest) for ch in text)
+
+
+def _slug(text, width):
     ascii_text = unicodedata.normalize("NFKD", (text or "").translate(_LETTERS)).encode("ascii", "ignore").decode("ascii")
     slug = _NOT_ALNUM.sub("-", _APOSTROPHES.sub("", ascii_text).lower()).strip("-")
     if len(slug) > SLUG_CHARS:
         cut = slug[: SLUG_CHARS + 1]
         slug = cut[: cut.rfind("-")] if "-" in cut else slug[:SLUG_CHARS]
-    return slug.strip("-") or "design"
+    slug = slug.strip("-")
+    if _width(slug) > width:
+        words = slug.split("-")
+        while len(words) > 1 and _width("-".join(words)) > width:
+            words.pop()
+        slug = "-".join(words)
+        while len(slug) > 1 and _width(slug) > width:
+            slug = slug[:-1]
+    return slug or "design"
 
 
 def _key(text, asset_id, taken):
     digits = re.sub(r"[^0-9a-f]", "", asset_id.lower()) or asset_id.encode().hex()
-    slug = _slug(text)
+    slug = _slug(text, KEY_WIDTH_PX - _width("-" + digits[: KEY_ID_LENGTHS[0]]))
     for n in KEY_ID_LENGTHS:
         key = f"{slug}-{digits[:n]}"
         if key not in taken:
