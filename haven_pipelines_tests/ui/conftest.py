@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from haven_pipelines_tests.conftest import running_under_ci
+from haven_pipelines_tests.conftest import add_summary_line, running_under_ci
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -150,22 +150,14 @@ def ui_url(quickstart_instance: QuickstartInstance) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory) -> Path:
-    """The folder every page's screenshot goes to; printed at the end of the session."""
+def screenshots(tmp_path_factory, request) -> Iterator[Path]:
+    """The folder every page's screenshot goes to; named in pytest's closing summary after the session."""
     chosen = os.environ.get("HAVEN_UI_SCREENSHOTS")
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("ui_screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    _SCREENSHOT_FOLDERS.append(folder)
-    return folder
-
-
-_SCREENSHOT_FOLDERS: list[Path] = []
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    """Say where the screenshots are, in pytest's closing summary (shown without ``-s``)."""
-    for folder in _SCREENSHOT_FOLDERS:
-        terminalreporter.write_line(f"UI screenshots: {folder} ({len(list(folder.glob('*.png')))} files)")
+    yield folder
+    # Counted when the session's tests are done; under xdist the controller prints what a worker adds.
+    add_summary_line(request.config, f"UI screenshots: {folder} ({len(list(folder.glob('*.png')))} files)")
 
 
 @pytest.fixture(scope="session")
