@@ -131,7 +131,8 @@ def _start_order(item: pytest.Item) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist, the longest tests first (daemon and browser, then slow; otherwise as collected).
 
-    xdist hands tests out in collection order as workers free up, so a long test collected last would
+    ``scripts/test.sh`` has xdist hand out whole files in the order their first test appears here
+    (``--dist loadfile --no-loadscope-reorder``), as workers free up: a long test collected last would
     run alone at the end while the other workers idle. Every worker sorts the same way (the order must
     be the same in each), and a serial run keeps the collection order.
     """

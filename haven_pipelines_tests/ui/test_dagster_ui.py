@@ -19,9 +19,9 @@ from haven_pipelines.defs.schemas import SCHEMAS
 from haven_pipelines.services.previews import design_labels, price_range
 from haven_pipelines_tests.ui.conftest import DESIGNS
 
-# One group under xdist: the tests share one quickstart, webserver and browser (session fixtures),
-# which a split over several workers would build once per worker.
-pytestmark = [pytest.mark.slow, pytest.mark.daemon, pytest.mark.browser, pytest.mark.xdist_group("ui")]
+# One module, so one xdist worker (scripts/test.sh distributes by file): the tests share one
+# quickstart, webserver and browser (module fixtures), which a split would build once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.daemon, pytest.mark.browser]
 
 CATALOGUE_ASSETS = ("approved_design_assets", "mockups", "products", "shopify_listings")
 LOCATION = "haven_pipelines"
