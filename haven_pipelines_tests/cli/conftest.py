@@ -15,6 +15,7 @@ from haven_pipelines.db.crypto import generate_key
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.stores.users import SettingsStore, get_or_create_user
 from haven_pipelines.db.tables import assets, quotes, users
+from haven_pipelines.services.demo import draw_design
 
 
 @dataclass
@@ -52,6 +53,20 @@ class Haven:
         return self.query(stmt)
 
 
+#: Demo artwork already drawn in this process, by ``draw_design``'s arguments.
+_DRAWN: dict[tuple, bytes] = {}
+
+
+def _draw_once(index: int, text: str, collection: str) -> bytes:
+    """``draw_design``, drawn once per process: it is deterministic (same arguments, same bytes; tested
+    in services/test_demo.py), and these fixtures only need the demo loaded, not its drawing tested
+    again (a third of a second of CPU per design, for each of the many tests here)."""
+    key = (index, text, collection)
+    if key not in _DRAWN:
+        _DRAWN[key] = draw_design(index, text, collection)
+    return _DRAWN[key]
+
+
 def _haven(url: str, tmp_path, monkeypatch, designs: int) -> Haven:
     monkeypatch.setenv("HAVEN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("HAVEN_DATABASE_URL", url)
@@ -60,7 +75,11 @@ def _haven(url: str, tmp_path, monkeypatch, designs: int) -> Haven:
         monkeypatch.delenv(name, raising=False)
     haven = Haven(url, CliRunner())
     if designs:
-        haven("demo", "--load", "--designs", str(designs))
+        from haven_pipelines.services import demo
+
+        with monkeypatch.context() as patch:  # only for this setup load: a test's own demo commands draw
+            patch.setattr(demo, "draw_design", _draw_once)
+            haven("demo", "--load", "--designs", str(designs))
         return haven
     # The demo user alone, as the demo loader makes it (autopilot), without drawing designs.
     engine = create_engine(url)

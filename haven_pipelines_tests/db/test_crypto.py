@@ -44,7 +44,8 @@ def test_missing_key_is_a_clear_error(monkeypatch):
     assert SECRET not in str(error.value)
 
 
-@pytest.mark.parametrize("bad", ["not-a-key", "short", "x" * 44, generate_key()[:-2]])
+@pytest.mark.parametrize("bad", ["not-a-key", "short", "x" * 44, generate_key()[:-2]],
+                         ids=["not-a-key", "short", "44-x", "truncated-key"])  # stable ids: xdist workers must agree
 def test_malformed_key_is_named_without_echoing_it(monkeypatch, bad):
     monkeypatch.setenv(crypto.KEY_ENV, bad)
     with pytest.raises(CredentialKeyError, match="malformed") as error:

@@ -238,6 +238,7 @@ def _int_metadata(materialization: dict) -> dict[str, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.daemon
 def test_launch_demo_pipeline_through_graphql(webserver: Webserver):
     """Add a partition, launch the design graph for it, wait, and read the result as the UI would."""
     assert len(webserver.design_ids) == 2, webserver.design_ids

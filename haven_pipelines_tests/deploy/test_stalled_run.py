@@ -53,7 +53,7 @@ from haven_pipelines.services.demo import SIZE, draw_design
 from haven_pipelines_tests.conftest import admin_execute, create_pg_database, drop_pg_database, session_role_prefix
 from haven_pipelines_tests.deploy.harness import WORKSPACE, Deployment
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.slow, pytest.mark.daemon, pytest.mark.postgres, pytest.mark.timeout(1200)]
 
 EMAIL = "stall@haven.test"
 SCENE = "bedroom"

@@ -39,7 +39,7 @@ from haven_pipelines_tests.fakes.shopify_server import FakeShopify
 
 # Every run is its own process: on a shared 2-core machine the scenario up to the autopilot listings
 # took 27 minutes, so the whole test gets an hour (each wait has its own, shorter bound).
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.slow, pytest.mark.daemon, pytest.mark.postgres, pytest.mark.timeout(3600)]
 
 SUPERVISED = DEMO_EMAIL
 AUTOPILOT = "autopilot@haven.test"

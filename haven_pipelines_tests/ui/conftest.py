@@ -13,6 +13,11 @@ except under CI, where they fail: ``.ci/run`` installs Chromium with apt when it
 
 Screenshots of every page go to one folder, printed at the end of the session (set
 ``HAVEN_UI_SCREENSHOTS`` to choose it).
+
+The fixtures are module-scoped (the one module here uses them): the webserver and the browser stop
+as soon as the module's last test is done. Playwright's sync API keeps an asyncio event loop in the
+process while it runs, and under xdist other tests may follow in the same worker; asyncio code of
+theirs would find that loop (unawaited ``shutdown_asyncgens`` warnings, errors here).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from haven_pipelines_tests.conftest import running_under_ci
+from haven_pipelines_tests.conftest import add_summary_line, running_under_ci
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -95,7 +100,7 @@ class QuickstartInstance:
         return f"sqlite:///{self.data_dir / 'haven.db'}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def quickstart_instance(tmp_path_factory) -> QuickstartInstance:
     """The quickstart's commands run in a temporary folder: migrated, demo loaded, graph materialised."""
     require_browser()
@@ -115,7 +120,7 @@ def quickstart_instance(tmp_path_factory) -> QuickstartInstance:
     return QuickstartInstance(data_dir, home, env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ui_url(quickstart_instance: QuickstartInstance) -> Iterator[str]:
     """dagster-webserver on the quickstart's instance; its base URL. Stopped (its process group) after."""
     port = _free_port()
@@ -149,26 +154,18 @@ def ui_url(quickstart_instance: QuickstartInstance) -> Iterator[str]:
             server.wait(timeout=60)
 
 
-@pytest.fixture(scope="session")
-def screenshots(tmp_path_factory) -> Path:
-    """The folder every page's screenshot goes to; printed at the end of the session."""
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory, request) -> Iterator[Path]:
+    """The folder every page's screenshot goes to; named in pytest's closing summary after the session."""
     chosen = os.environ.get("HAVEN_UI_SCREENSHOTS")
     folder = Path(chosen) if chosen else tmp_path_factory.mktemp("ui_screenshots")
     folder.mkdir(parents=True, exist_ok=True)
-    _SCREENSHOT_FOLDERS.append(folder)
-    return folder
+    yield folder
+    # Counted when the session's tests are done; under xdist the controller prints what a worker adds.
+    add_summary_line(request.config, f"UI screenshots: {folder} ({len(list(folder.glob('*.png')))} files)")
 
 
-_SCREENSHOT_FOLDERS: list[Path] = []
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    """Say where the screenshots are, in pytest's closing summary (shown without ``-s``)."""
-    for folder in _SCREENSHOT_FOLDERS:
-        terminalreporter.write_line(f"UI screenshots: {folder} ({len(list(folder.glob('*.png')))} files)")
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(ui_url) -> Iterator[object]:
     """The system Chromium, headless, through Playwright (no browser download)."""
     from playwright.sync_api import sync_playwright

@@ -19,7 +19,9 @@ from haven_pipelines.defs.schemas import SCHEMAS
 from haven_pipelines.services.previews import design_labels, price_range
 from haven_pipelines_tests.ui.conftest import DESIGNS
 
-pytestmark = pytest.mark.slow
+# One module, so one xdist worker (scripts/test.sh distributes by file): the tests share one
+# quickstart, webserver and browser (module fixtures), which a split would build once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.daemon, pytest.mark.browser]
 
 CATALOGUE_ASSETS = ("approved_design_assets", "mockups", "products", "shopify_listings")
 LOCATION = "haven_pipelines"
