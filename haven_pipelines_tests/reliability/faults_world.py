@@ -78,10 +78,14 @@ class ChargingRenderer:
     batch_size = 1
 
     def __init__(self, inner=None, *, delay: float = 0.0, log_path: str | None = None, workers: int = 2,
-                 fail_keys: frozenset[str] = frozenset()):
+                 fail_keys: frozenset[str] = frozenset(), hold_at: int | None = None):
         self.inner = inner or small_local_renderer(workers)
         self.max_workers = workers
         self.delay = delay
+        # The hold_at-th job to start never finishes: the process waits there until it is killed, so a
+        # parent kills it mid-render however slow the machine is (a sleep would race the parent's poll).
+        self.hold_at = hold_at
+        self._started = 0
         self.log_path = log_path
         self.fail_keys = frozenset(fail_keys)  # job keys whose render fails (the service's failure path)
         self.rendered: Counter[str] = Counter()
@@ -90,6 +94,10 @@ class ChargingRenderer:
     def render_many(self, jobs):
         """Render through the local compositor after ``delay`` seconds per job."""
         self._log("start", jobs)  # the credits are reserved by now: a kill from here leaves them open
+        with self._lock:
+            first, self._started = self._started + 1, self._started + len(jobs)
+        if self.hold_at is not None and first <= self.hold_at <= self._started:
+            threading.Event().wait()  # until the parent's SIGKILL
         if self.delay:
             time.sleep(self.delay * len(jobs))
         out = self.inner.render_many(jobs)
@@ -129,7 +137,7 @@ def child_render(spec_json: str) -> None:
 
     ``spec``: ``database_url``, ``images`` (LocalBlobStore root), ``user_id``, ``tasks`` ([asset, scene]
     pairs), ``delay`` (seconds per render), ``log_path``, ``workers``, ``fail_keys`` (job keys whose
-    render fails), and ``kill`` (``{"method": "reserve" | "commit" | "refund", "side": "before" | "after",
+    render fails), ``hold_at`` (the n-th render to start waits until the process is killed), and ``kill`` (``{"method": "reserve" | "commit" | "refund", "side": "before" | "after",
     "call": n}``: SIGKILL this process on that side of its n-th call of that ledger method).
 
     ``commit`` is called inside the transaction that completes the mockup and routes it, so a kill
@@ -143,7 +151,7 @@ def child_render(spec_json: str) -> None:
     spec = json.loads(spec_json)
     engine = create_engine(spec["database_url"])
     renderer = ChargingRenderer(delay=spec.get("delay", 0.0), log_path=spec.get("log_path"), workers=spec.get("workers", 2),
-                                fail_keys=frozenset(spec.get("fail_keys", ())))
+                                fail_keys=frozenset(spec.get("fail_keys", ())), hold_at=spec.get("hold_at"))
     ctx = build_context(engine=engine, blob=LocalBlobStore(spec["images"]), renderer_impl=renderer)
     kill = spec.get("kill")
     if kill:
