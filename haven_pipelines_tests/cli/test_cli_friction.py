@@ -164,8 +164,8 @@ def test_every_table_the_cli_prints_has_a_header(haven_sqlite):
     assert _header(rendered.output) == ["status", "scene", "design", "mockup", "url", "or", "error"]
     assert rendered.output.splitlines()[1].split()[1:3] == ["bedroom", design]
     listed = haven_sqlite("mockups", "list").output.splitlines()
-    assert listed[0].split() == ["mockup", "status", "scene", "collection", "image", "url", "or", "error"]
-    assert listed[1].split()[2] == "bedroom" and listed[-1] == "1 of 1"
+    assert listed[0].split() == ["mockup", "design", "status", "scene", "collection", "image", "url", "or", "error"]
+    assert listed[1].split()[3] == "bedroom" and listed[-1] == "1 of 1"
     built = haven_sqlite.json("products", "build", "--design", design)
     products = haven_sqlite("products", "list").output.splitlines()
     assert products[0].split() == ["product", "status", "variants", "images", "title"]

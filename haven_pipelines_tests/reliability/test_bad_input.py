@@ -218,7 +218,7 @@ def test_bad_cli_arguments_exit_1_or_2_naming_the_field(world, monkeypatch, reli
         ("render: unknown design", ["render", *u, "--design", "00000000-0000-0000-0000-00000000beef", "--scene", "bedroom"],
          ("design", "not found")),
         ("render: design not an id", ["render", *u, "--design", "no-such-design", "--scene", "bedroom"],
-         ("--design", "not a design id")),
+         ("--design", "is neither a design id")),
         ("unknown user", ["render", "--user", "nobody@example.com", "--design", d, "--scene", "bedroom"], ("user", "not found")),
         ("mockups list: limit 0", ["mockups", "list", *u, "--limit", "0"], ("--limit",)),
         ("mockups list: limit 101", ["mockups", "list", *u, "--limit", "101"], ("--limit",)),
@@ -228,7 +228,7 @@ def test_bad_cli_arguments_exit_1_or_2_naming_the_field(world, monkeypatch, reli
         ("products list: limit not a number", ["products", "list", *u, "--limit", "ten"], ("--limit",)),
         ("products build: unknown design", ["products", "build", *u, "--design", "00000000-0000-0000-0000-00000000beef"],
          ("design", "not found")),
-        ("products build: design not an id", ["products", "build", *u, "--design", "nope"], ("--design", "not a design id")),
+        ("products build: design not an id", ["products", "build", *u, "--design", "nope"], ("--design", "is neither a design id")),
         ("products publish: unknown product", ["products", "publish", *u, "nope"], ("product", "not found")),
         ("products retire: unknown reason", ["products", "retire", *u, owner.product_id, "--reason", "bored"], ("--reason",)),
         # No --reason is not bad input: it defaults to manual, as in the source. An empty one is.
