@@ -76,7 +76,11 @@ def test_the_art_corners_land_within_one_pixel_of_the_quad():
     data = gradient_wall(left=210, right=190)
     quad = [(250.0, 120.0), (560.0, 150.0), (555.0, 430.0), (245.0, 462.0)]
     scene = _scene(data, ",".join(f"{v:g}" for p in quad for v in p), frame="none", mat=0, fit="cover")
-    out = _decode(_renderer(data).render(GREEN, scene).data)
+    assert_green_art_fills_quad(_decode(_renderer(data).render(GREEN, scene).data), quad)
+
+
+def assert_green_art_fills_quad(out: np.ndarray, quad) -> None:
+    """The green art of a render lies on ``quad`` to within a pixel, and its corners on the quad's."""
     art = (out[:, :, 1] - out[:, :, 0] > 60) & (out[:, :, 1] - out[:, :, 2] > 60)
     dist = _signed_distance(quad, out.shape[1], out.shape[0])
     # Every art pixel lies inside the quad or within a pixel of it; every pixel a pixel inside is art.

@@ -11,7 +11,7 @@ from haven_pipelines.rendering import warp
 from haven_pipelines.rendering.local import LocalRenderer, SceneCache, _fit_source, _fitted
 from haven_pipelines.rendering.scenes import get_scene
 
-from .test_photo import GREEN, _decode, _renderer, _scene, _signed_distance, gradient_wall
+from .test_photo import GREEN, _decode, _renderer, _scene, assert_green_art_fills_quad, gradient_wall
 
 
 def _smooth_art(size=(900, 1200)) -> Image.Image:
@@ -86,14 +86,7 @@ def test_the_column_warp_lands_the_art_corners_within_one_pixel_of_the_quad():
     scene = _scene(data, ",".join(f"{v:g}" for p in quad for v in p), frame="none", mat=0, fit="cover")
     renderer = _renderer(data)
     assert renderer.prepare(scene).window_plan(None).columns is not None
-    out = _decode(renderer.render(GREEN, scene).data)
-    art = (out[:, :, 1] - out[:, :, 0] > 60) & (out[:, :, 1] - out[:, :, 2] > 60)
-    dist = _signed_distance(quad, out.shape[1], out.shape[0])
-    assert dist[art].min() >= -1.0
-    assert art[dist >= 1.0].all()
-    ys, xs = np.nonzero(art)
-    for cx, cy in quad:
-        assert np.hypot(xs + 0.5 - cx, ys + 0.5 - cy).min() <= 1.0 + 0.71, (cx, cy)
+    assert_green_art_fills_quad(_decode(renderer.render(GREEN, scene).data), quad)
 
 
 def test_pad_repeats_the_edge():
