@@ -172,9 +172,10 @@ def _stall_fail_sweep(deploy: Deployment, admin, user_id: str, asset_id: str) ->
         monitor_seconds = stamps["PIPELINE_FAILURE"] - stamps["PIPELINE_START"]
         assert any(f"Exceeded maximum runtime of {MAX_RUNTIME} seconds" in (m or "") for m in messages), messages[-15:]
         assert MAX_RUNTIME <= monitor_seconds, monitor_seconds
+        # Dagster creates the retry NOT_STARTED and then submits it to the queue: wait past that step.
         retry = deploy.wait_for("Dagster to queue the retry",
-                                lambda: next((r for r in deploy.runs() if r.tags.get("dagster/parent_run_id") == first.run_id),
-                                             None), WAIT)
+                                lambda: next((r for r in deploy.runs() if r.tags.get("dagster/parent_run_id") == first.run_id
+                                              and r.status != "NOT_STARTED"), None), WAIT)
         assert retry.status == "QUEUED" and retry.tags.get(HOLD_TAG) == "held"
         assert retry.tags.get("dagster/retry_number") == "1" and retry.job_name == "generate_mockups_job"
         assert [r["id"] for r in _reservations(deploy, user_id) if r["status"] == "open"] == [held[0]["id"]]
