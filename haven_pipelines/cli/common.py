@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -174,22 +173,19 @@ class DesignIdType(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         """The design's id in its canonical lower-case form, or click's error naming the option."""
         from haven_pipelines.domain.errors import NotFound, ValidationError
-        from haven_pipelines.domain.labels import looks_like_partition_key
-        from haven_pipelines.services.designs import resolve_design
+        from haven_pipelines.services.designs import parse_design_ref, resolve_design
 
-        text = str(value).strip()
         try:
-            return str(uuid.UUID(text))
-        except ValueError:
-            pass
-        if not looks_like_partition_key(text.lower()):
-            self.fail(f"{value!r} is neither a design id (a UUID such as 00000000-0000-0000-0000-000000000001) "
-                      "nor a design key (such as roots-before-branches-6e714a3a)", param, ctx)
+            asset_id, key = parse_design_ref(str(value))  # an id or a bad shape needs no database
+        except ValidationError as exc:
+            self.fail(exc.reason, param, ctx)
+        if asset_id is not None:
+            return asset_id
         eng = engine()
         try:
-            return resolve_design(eng, text)
-        except (NotFound, ValidationError):
-            self.fail(f"no design has the key {text.lower()!r} (the Dagster UI lists the keys under Assets -> mockups -> Partitions)", param, ctx)
+            return resolve_design(eng, key)
+        except NotFound:
+            self.fail(f"no design has the key {key!r} (the Dagster UI lists the keys under Assets -> mockups -> Partitions)", param, ctx)
         finally:
             eng.dispose()
 

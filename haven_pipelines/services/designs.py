@@ -162,6 +162,27 @@ def designs_for_keys(engine: Engine, keys: Sequence[str]) -> DesignPartitions:
     return DesignPartitions(ids, key_of, {k: found[k] for k in ordered if k in found}, [k for k in ordered if k not in found])
 
 
+def parse_design_ref(ref: str, field: str = "design") -> tuple[str | None, str]:
+    """What ``ref`` is, without the database: ``(id, id)`` for a design id (a UUID, canonical form),
+    ``(None, key)`` for the shape of a partition key (lower case).
+
+    Raises:
+        ValidationError: ``ref`` is neither shape (naming ``field``).
+    """
+    text = (ref or "").strip()
+    try:
+        asset_id = str(uuid.UUID(text))
+        return asset_id, asset_id
+    except ValueError:
+        pass
+    key = text.lower()
+    if not looks_like_partition_key(key):
+        raise ValidationError(field, f"{ref!r} is neither a design id (a UUID such as "
+                                     "00000000-0000-0000-0000-000000000001) nor a design key "
+                                     "(such as roots-before-branches-6e714a3a)")
+    return None, key
+
+
 def resolve_design(engine: Engine, ref: str, field: str = "design") -> str:
     """The id of the design ``ref`` names: a design id (a UUID) or a partition key.
 
@@ -169,15 +190,9 @@ def resolve_design(engine: Engine, ref: str, field: str = "design") -> str:
         ValidationError: ``ref`` is neither shape (naming ``field``).
         NotFound: no design has that key.
     """
-    text = (ref or "").strip()
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        pass
-    key = text.lower()
-    if not looks_like_partition_key(key):
-        raise ValidationError(field, f"{ref!r} is neither a design id (a UUID) nor a design key "
-                                     "(such as roots-before-branches-6e714a3a)")
+    asset_id, key = parse_design_ref(ref, field)
+    if asset_id is not None:
+        return asset_id
     found = designs_for_keys(engine, [key])
     if not found.ids:
         raise NotFound("design", f"with key {key}")
