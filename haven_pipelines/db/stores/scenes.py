@@ -57,13 +57,7 @@ class SceneStore(UserScopedStore):
 
     def get(self, scene_key: str) -> RowMapping:  # type: ignore[override]
         """The active scene ``scene_key``: the user's own, else the system one; else NotFound."""
-        stmt = (
-            select(scenes)
-            .where(scenes.c.scene_key == scene_key, or_(scenes.c.is_system, self._owned()), scenes.c.is_active)
-            # False sorts first: the user's own row (is_system false) wins.
-            .order_by(scenes.c.is_system)
-        )
-        row = self.conn.execute(stmt).mappings().first()
+        row = self.get_many([scene_key]).get(scene_key)
         if row is None:
             raise NotFound(self.kind, scene_key)
         return row
@@ -77,6 +71,7 @@ class SceneStore(UserScopedStore):
         stmt = (
             select(scenes)
             .where(scenes.c.scene_key.in_(keys), or_(scenes.c.is_system, self._owned()), scenes.c.is_active)
+            # False sorts first: the user's own row (is_system false) wins.
             .order_by(scenes.c.is_system)
         )
         found: dict[str, RowMapping] = {}
