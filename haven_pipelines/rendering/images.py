@@ -139,7 +139,7 @@ def load_artwork(
         image.close()
         raise ImageError("truncated", f"truncated or corrupt image data: {exc}", field) from None
     if need is not None:
-        image = _reduce_to(image, need)
+        image = reduce_to(image, need)
     colour_started = time.perf_counter()
     try:
         result = normalise_image(image)
@@ -167,8 +167,9 @@ def _stored_need(image: Image.Image, min_size: MinSize) -> tuple[int, int] | Non
     return (nh, nw) if transposed else (nw, nh)
 
 
-def _reduce_to(image: Image.Image, need: tuple[int, int]) -> Image.Image:
-    """``image`` box-reduced by the largest whole factor that keeps it at least ``need``."""
+def reduce_to(image: Image.Image, need: tuple[int, int]) -> Image.Image:
+    """``image`` box-reduced by the largest whole factor that keeps it at least ``need`` (unchanged
+    below a factor of 2, or in a mode or with a transparency that ``reduce`` would not keep)."""
     factor = math.floor(min(image.width / need[0], image.height / need[1]))
     if factor < 2 or image.mode not in _REDUCIBLE or "transparency" in image.info:
         return image

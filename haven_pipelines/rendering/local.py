@@ -42,6 +42,7 @@ from haven_pipelines.rendering.images import (
     load_artwork,
     normalise_format,
     normalise_image,
+    reduce_to,
     thumbnail_size,
 )
 from haven_pipelines.rendering.jpeg_rows import JpegRows
@@ -601,8 +602,7 @@ class LocalRenderer:
         if not prepared:
             return image
         nw, nh = _need(prepared)(image.size)
-        factor = math.floor(min(image.width / max(1, nw), image.height / max(1, nh)))
-        return image.reduce(factor) if factor >= 2 else image
+        return reduce_to(image, (max(1, nw), max(1, nh)))
 
     def render(self, artwork: bytes | Image.Image, scene: str | SceneConfig, *,
                fmt: str | None = None, width: int | None = None, thumbnail: int | None = None) -> RenderedImage:
