@@ -213,6 +213,11 @@ def print_render_path(comp: dict[str, float], pure_s: float, pure_n: int, pure_c
     beyond = sum(timings.get(p, 0.0) for p in TIMING_PHASES if p not in ("composite", "encode"))
     print(f"beyond the compositor's work (all but composite and encode): {beyond * 1000 / pure_n:.1f} ms/mockup; "
           f"SQL statements: {statements / pure_n:.1f} per mockup ({statements} for the batch)")
+    # The floor no change to the render path can pass: the compositor's own work plus decoding each
+    # design once (its file must be read to be rendered), shared by the design's scenes.
+    decode = (timings.get("decode", 0.0) + timings.get("colour", 0.0)) * 1000 / pure_n
+    print(f"floor: compositor + decode alone = {comp['cpu']:.1f} + {decode:.1f} ms = "
+          f"{(comp['cpu'] + decode) / comp['cpu']:.2f}x the compositor (everything else at zero)")
     ratio_cpu = pure_cpu * 1000 / pure_n / comp["cpu"]
     print(f"GOAL pure render path / compositor per mockup: {ratio_cpu:.2f}x cpu (goal <= 1.5x)")
     if workers == 1:

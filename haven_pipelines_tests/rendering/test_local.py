@@ -185,3 +185,49 @@ def test_a_jpeg_render_is_the_whole_picture_encoded_with_restart_markers(key):
     other = Image.new("RGB", (900, 1200), (0, 200, 0))
     assert renderer.render(other, key).data == encode(
         _decode(renderer.render(other, key, fmt="PNG").data).convert("RGB"), "JPEG", renderer.quality, restart_marker_rows=1)
+
+
+
+def test_a_scene_keeps_one_canvas_per_render_at_once_and_reuses_them(scene_cache):
+    """Two renders at once get two copies of the background; handed back, they are reused, not copied again."""
+    prepared = LocalRenderer(width=TEST_WIDTH, cache=SceneCache(maxsize=4)).prepare("bedroom")
+    a, b = prepared.take_canvas(), prepared.take_canvas()
+    assert a is not b
+    assert a.tobytes() == b.tobytes() == prepared.background.tobytes()
+    prepared.give_back(a)
+    prepared.give_back(b)
+    again = {id(prepared.take_canvas()), id(prepared.take_canvas())}
+    assert again == {id(a), id(b)}
+
+
+def test_renders_on_kept_canvases_match_fresh_ones_across_threads_and_batches():
+    """Artworks of other shapes in a contain scene (each leaves the mat at other places) render the
+    same in batches on new threads, on kept canvases, as alone on a fresh cache."""
+    scene = get_scene("bedroom")
+    arts = [encode_bytes(Image.new("RGB", size, colour))
+            for size, colour in (((800, 300), (230, 0, 230)), ((300, 900), (0, 120, 40)), ((500, 500), (20, 20, 200)))]
+    alone = [LocalRenderer(width=TEST_WIDTH, cache=SceneCache(maxsize=4)).render(a, scene).data for a in arts]
+    renderer = LocalRenderer(width=TEST_WIDTH, cache=SceneCache(maxsize=4))
+    for _ in range(2):  # the second batch runs on new threads, on the first one's canvases
+        items = renderer.render_batch(arts * 2, [scene], workers=2)
+        assert [i.image.data for i in items] == alone * 2
+    assert 1 <= len(renderer.prepare(scene)._canvases) <= 2
+
+
+def test_a_failed_render_gives_back_a_clean_canvas(monkeypatch):
+    """A render that fails after drawing on its canvas hands it back restored: the next is unaffected."""
+    renderer = LocalRenderer(width=TEST_WIDTH, cache=SceneCache(maxsize=4))
+    scene = get_scene("bedroom")
+    tall = encode_bytes(Image.new("RGB", (300, 900), (0, 120, 40)))
+    expected = renderer.render(tall, scene).data
+    prepared = renderer.prepare(scene)
+
+    def broken(*_args, **_kwargs):
+        raise ImageError("unsupported", "encoder broke")
+
+    monkeypatch.setattr(prepared, "encode", broken)
+    with pytest.raises(ImageError):  # a wide artwork: it covers mat that the tall one leaves showing
+        renderer.render(encode_bytes(Image.new("RGB", (900, 300), (0, 0, 0))), scene)
+    monkeypatch.undo()
+    assert len(prepared._canvases) == 1
+    assert renderer.render(tall, scene).data == expected
