@@ -31,6 +31,7 @@ from haven_pipelines.domain.scenes import SYSTEM_SCENES
 @handle_errors
 def render(user_ref, designs, scenes, all_scenes, regenerate, skip_approval, as_json):
     """Render mockups of designs in room scenes with the configured renderer (HAVEN_RENDERER)."""
+    from haven_pipelines.services.designs import partition_keys
     from haven_pipelines.services.render import RenderService, check_budget, validate_request
 
     if all_scenes:
@@ -44,13 +45,15 @@ def render(user_ref, designs, scenes, all_scenes, regenerate, skip_approval, as_
         to_render, _done = service.plan(user_id, tasks, regenerate=regenerate)
         check_budget(ctx.ledger, user_id, len(to_render), ctx.renderer.credits_per_render)
         result = service.render_batch(user_id, tasks, regenerate=regenerate, skip_approval=skip_approval)
+        # Name each design by the key the Dagster UI and ``haven mockups list`` show.
+        keys = partition_keys(ctx.engine, [o.asset_id for o in result.outcomes]) if not as_json else {}
     finally:
         ctx.close()
     if as_json:
         echo_json(result.as_dict())
     else:
         echo_table(["status", "scene", "design", "mockup url or error"],
-                   [(o.status, o.scene, o.asset_id, o.url or o.error or "") for o in result.outcomes])
+                   [(o.status, o.scene, keys.get(o.asset_id, o.asset_id), o.url or o.error or "") for o in result.outcomes])
         click.echo(f"rendered {result.rendered}, skipped {result.skipped}, failed {result.failed}, refused {result.refused}; "
                    f"credits charged {result.credits_charged}; remaining this year {result.usage.remaining_annual}")
     if result.failed or result.refused:

@@ -16,6 +16,7 @@ from haven_pipelines.cli import main
 from haven_pipelines.cli.common import FIRST_YEAR
 from haven_pipelines.db.engine import create_engine
 from haven_pipelines.db.migrate import upgrade
+from haven_pipelines.domain.labels import design_partition_key
 from haven_pipelines.domain.scenes import SYSTEM_SCENES
 from haven_pipelines.services.summary import catalogue_summary
 from haven_pipelines_tests.conftest import ADMIN_URL, create_pg_database, drop_pg_database, require_postgres
@@ -159,10 +160,12 @@ def _header(output: str) -> list[str]:
 
 
 def test_every_table_the_cli_prints_has_a_header(haven_sqlite):
-    design = haven_sqlite.designs()[0]["id"]
+    first = haven_sqlite.designs()[0]
+    design = first["id"]
     rendered = haven_sqlite("render", "--design", design, "--scene", "bedroom")
     assert _header(rendered.output) == ["status", "scene", "design", "mockup", "url", "or", "error"]
-    assert rendered.output.splitlines()[1].split()[1:3] == ["bedroom", design]
+    # The design by the key the Dagster UI lists, as ``mockups list`` names it.
+    assert rendered.output.splitlines()[1].split()[1:3] == ["bedroom", design_partition_key(first["text"], design)]
     listed = haven_sqlite("mockups", "list").output.splitlines()
     assert listed[0].split() == ["mockup", "design", "status", "scene", "collection", "image", "url", "or", "error"]
     assert listed[1].split()[3] == "bedroom" and listed[-1] == "1 of 1"
