@@ -144,3 +144,14 @@ def test_a_wide_artwork_in_a_tall_window_touches_fewer_rows_than_the_opening():
     o_top, o_bottom = prepared.opening_box[1], prepared.opening_box[3]
     assert o_top < top < bottom < o_bottom
     assert bottom - top < 0.6 * (o_bottom - o_top)
+
+
+def test_touched_rows_alone_re_encode_whole_rows_of_segments():
+    """A caller that passes only (top, bottom) rows gets those rows whole, still the whole encode."""
+    renderer = LocalRenderer(width=1200, cache=SceneCache())
+    prepared = renderer.prepare("living_room")
+    segments = prepared.jpeg_rows(renderer.quality)
+    canvas = prepared.background.copy()
+    canvas.paste((10, 200, 30), (3, 500, 1197, 540))  # reaches into the first and last segments
+    assert prepared.encode(canvas, "JPEG", renderer.quality, (500, 540)) == encode(
+        canvas, "JPEG", renderer.quality, restart_marker_blocks=segments.blocks)
