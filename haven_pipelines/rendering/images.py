@@ -266,13 +266,15 @@ def _icc_to_srgb(image: Image.Image, icc: bytes) -> Image.Image | None:
     return converted
 
 
-def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 88, *, restart_marker_rows: int = 0) -> bytes:
+def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 88, *, restart_marker_rows: int = 0,
+           restart_marker_blocks: int = 0) -> bytes:
     """Encode an RGB/RGBA image as JPEG, PNG or WebP with the sRGB profile embedded.
 
     JPEG has no alpha, so an RGBA image is flattened onto white first. PNG uses a middling
     compression level: level 9 costs several times the time for a few per cent of size.
     ``restart_marker_rows`` (JPEG only) puts a restart marker after every that many MCU rows
-    (see :mod:`haven_pipelines.rendering.jpeg_rows`); 0 puts none.
+    and ``restart_marker_blocks`` one after every that many MCUs (see
+    :mod:`haven_pipelines.rendering.jpeg_rows`); 0 puts none.
     """
     name = normalise_format(fmt)
     if not 1 <= int(quality) <= 100:
@@ -287,6 +289,8 @@ def encode(image: Image.Image, fmt: str = "JPEG", quality: int = 88, *, restart_
         options.update(quality=int(quality))
         if restart_marker_rows:
             options.update(restart_marker_rows=int(restart_marker_rows))
+        if restart_marker_blocks:
+            options.update(restart_marker_blocks=int(restart_marker_blocks))
     elif name == "PNG":
         options.update(compress_level=3)
     else:

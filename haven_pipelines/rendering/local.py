@@ -98,6 +98,8 @@ class WindowPlan:
     edges: tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None = None
     rows: tuple[int, int] = (0, 0)
     """The pixel rows a render of this window changes (top, bottom exclusive): the ones to encode again."""
+    touched: tuple[int, int, int, int] | None = None
+    """The pixel box a render of this window changes (``rows`` and the columns): the part to encode again."""
 
 
 @dataclass
@@ -220,15 +222,20 @@ class PreparedScene:
         edges = None if mask is None else self._edges(box, mask, overlay)
         # A contain window shorter than the opening leaves the mat above and below it as the room
         # has it: those rows need not be encoded again.
-        tops, bottoms = [box[1]], [box[3]]
+        lefts, tops, rights, bottoms = [box[0]], [box[1]], [box[2]], [box[3]]
         for rect, _ in bevel:
+            lefts.append(rect[0])
             tops.append(rect[1])
-            bottoms.append(rect[3] + 1)  # ImageDraw's rectangle includes its last row
+            rights.append(rect[2] + 1)  # ImageDraw's rectangle includes its last column and row
+            bottoms.append(rect[3] + 1)
         if overlay is not None:
+            lefts.append(overlay[2][0])
             tops.append(overlay[2][1])
+            rights.append(overlay[2][0] + overlay[1].width)
             bottoms.append(overlay[2][1] + overlay[1].height)
         rows = (max(0, min(tops)), min(self.height, max(bottoms)))
-        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns, edges, rows)
+        touched = (max(0, min(lefts)), rows[0], min(self.width, max(rights)), rows[1])
+        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns, edges, rows, touched)
 
     def _edges(self, box, mask: Image.Image, overlay) -> tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None:
         """The window's edge as patches to paste over an art box pasted without its mask.
@@ -310,20 +317,23 @@ class PreparedScene:
         return (patch, alpha, (ob[0], ob[1])), fill
 
     def jpeg_rows(self, quality: int) -> JpegRows | None:
-        """The background encoded row by row at ``quality`` (once), for renders to splice into."""
+        """The background encoded in segments (runs of MCUs) at ``quality`` (once), for renders to splice into."""
         if quality not in self._jpeg:
             rows = JpegRows.from_image(self.background, quality)
             with self._lock:
                 self._jpeg.setdefault(quality, rows)
         return self._jpeg[quality]
 
-    def encode(self, canvas: Image.Image, fmt: str, quality: int, touched: tuple[int, int] | None = None) -> bytes:
-        """Encode a render of this scene: a JPEG re-encodes only the rows the render touched
-        (``touched``, top and bottom pixel rows; the opening's by default; see ``jpeg_rows``)."""
+    def encode(self, canvas: Image.Image, fmt: str, quality: int, touched: tuple[int, ...] | None = None) -> bytes:
+        """Encode a render of this scene: a JPEG re-encodes only the segments the render touched
+        (``touched``: the pixel box x0, y0, x1, y1, or the top and bottom rows for whole rows; the
+        opening's box by default; see ``jpeg_rows``)."""
         if fmt == "JPEG":
             rows = self.jpeg_rows(quality)
-            top, bottom = touched or (self.opening_box[1], self.opening_box[3])
-            data = rows.encode(canvas, top, bottom) if rows is not None else None
+            box = touched or self.opening_box
+            if len(box) == 2:
+                box = (0, box[0], self.width, box[1])
+            data = rows.encode(canvas, box) if rows is not None else None
             if data is not None:
                 return data
         return encode(canvas, fmt, quality)
@@ -713,9 +723,10 @@ class LocalRenderer:
             if prepared.glare is not None:
                 canvas.paste((255, 255, 255), prepared.glare[1], prepared.glare[0])
             composed = time.perf_counter()
-            touched = plan.rows
+            touched = plan.touched
             if prepared.glare is not None:
-                touched = (min(touched[0], prepared.glare[1][1]), max(touched[1], prepared.glare[1][3]))
+                g = prepared.glare[1]
+                touched = (min(touched[0], g[0]), min(touched[1], g[1]), max(touched[2], g[2]), max(touched[3], g[3]))
             data = prepared.encode(canvas, name, self.quality, touched)
             encoded = time.perf_counter()
             thumb = None

@@ -169,22 +169,25 @@ def test_batch_renders_each_pair_and_isolates_failures(renderer):
 
 @pytest.mark.parametrize("key", SCENE_KEYS)
 def test_a_jpeg_render_is_the_whole_picture_encoded_with_restart_markers(key):
-    """Only the opening's rows are encoded per render; the spliced file is byte for byte the full encode."""
+    """Only the opening's segments are encoded per render; the spliced file is byte for byte the full encode."""
     from haven_pipelines.rendering.images import encode
 
     renderer = LocalRenderer(width=2400, cache=SceneCache())
     art = Image.new("RGB", (900, 1200), (230, 0, 230))
     art.paste((0, 90, 200), (100, 100, 800, 300))
     jpeg = renderer.render(art, key)
+    rows = renderer.prepare(key).jpeg_rows(renderer.quality)
+    # 150 MCUs across at 2400 px: rows of 15 segments of 10 MCUs.
+    assert rows is not None and (rows.blocks, rows.per_row) == (10, 15)
     # The same picture losslessly (PNG goes through the whole-picture encoder), then encoded whole.
     picture = _decode(renderer.render(art, key, fmt="PNG").data).convert("RGB")
-    assert jpeg.data == encode(picture, "JPEG", renderer.quality, restart_marker_rows=1)
-    rows = renderer.prepare(key).jpeg_rows(renderer.quality)
-    assert rows is not None and len(rows.rows) == -(-picture.height // rows.mcu_height)
+    assert jpeg.data == encode(picture, "JPEG", renderer.quality, restart_marker_blocks=rows.blocks)
+    assert len(rows.starts) == rows.per_row * -(-picture.height // rows.mcu_height)
     # A second render of other art starts from the room again (nothing of the first is left).
     other = Image.new("RGB", (900, 1200), (0, 200, 0))
     assert renderer.render(other, key).data == encode(
-        _decode(renderer.render(other, key, fmt="PNG").data).convert("RGB"), "JPEG", renderer.quality, restart_marker_rows=1)
+        _decode(renderer.render(other, key, fmt="PNG").data).convert("RGB"), "JPEG", renderer.quality,
+        restart_marker_blocks=rows.blocks)
 
 
 
