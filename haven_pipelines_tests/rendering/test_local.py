@@ -190,7 +190,6 @@ def test_a_jpeg_render_is_the_whole_picture_encoded_with_restart_markers(key):
         restart_marker_blocks=rows.blocks)
 
 
-
 def test_a_scene_keeps_one_canvas_per_render_at_once_and_reuses_them(scene_cache):
     """Two renders at once get two copies of the background; handed back, they are reused, not copied again."""
     prepared = LocalRenderer(width=TEST_WIDTH, cache=SceneCache(maxsize=4)).prepare("bedroom")
