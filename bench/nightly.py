@@ -47,7 +47,8 @@ store, database, ledger: :attr:`BatchResult.timings`), with the SQL statements i
 and the time of the phases the compositor's figure leaves out (all but composite and encode), and
 set against the compositor's: the goal is the pure way at most 1.5x the compositor per mockup, in
 CPU time (the machine is shared, so wall time swings with the other load; with ``--workers 1`` the
-wall ratio is printed too).
+wall ratio is printed too). It also prints the floor no render path can pass on these designs: the
+compositor plus decoding each design once, shared by its scenes, with every other phase at zero.
 ``--render-only`` stops after these two (no Dagster runs).
 
 Dagster overhead = backfill wall time minus pure rendering time, as a share of the backfill's wall
