@@ -11,10 +11,10 @@ Work is split so that each render does as little as possible:
 * per render: the artwork into the window's bounding box only: resized when the window is
   upright, warped by bands of resizes straight from the artwork when the frame's sides are
   vertical (:mod:`haven_pipelines.rendering.warp`), Pillow's perspective transform of the resized
-  artwork otherwise; multiplied by the light, pasted onto a per-thread copy of the background
-  (in perspective, plainly, then only the edge strips where the window's mask and bevel or seam
-  show, folded once per window), the upright mat's bevel drawn, encoded (a JPEG only in the
-  rows the window touched), and the touched box of the canvas put back.
+  artwork otherwise; multiplied by the light, pasted onto a copy of the background kept for
+  the scene (in perspective, plainly, then only the edge strips where the window's mask and bevel
+  or seam show, folded once per window), the upright mat's bevel drawn, encoded (a JPEG only in
+  the segments of MCUs the window touched), and the touched box of the copy put back.
 """
 
 from __future__ import annotations
@@ -96,10 +96,9 @@ class WindowPlan:
     fill: tuple[int, int, int] | None = None
     columns: ColumnWarp | None = None
     edges: tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None = None
-    rows: tuple[int, int] = (0, 0)
-    """The pixel rows a render of this window changes (top, bottom exclusive): the ones to encode again."""
-    touched: tuple[int, int, int, int] | None = None
-    """The pixel box a render of this window changes (``rows`` and the columns): the part to encode again."""
+    touched: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """The pixel box a render of this window changes (x0, y0, x1, y1 exclusive; the glare included):
+    the part to encode again."""
 
 
 @dataclass
@@ -220,8 +219,8 @@ class PreparedScene:
                     alpha.paste(ImageChops.lighter(alpha.crop(region), piece), at)
                 overlay = (patch, alpha, (ob[0], ob[1]))
         edges = None if mask is None else self._edges(box, mask, overlay)
-        # A contain window shorter than the opening leaves the mat above and below it as the room
-        # has it: those rows need not be encoded again.
+        # A contain window smaller than the opening leaves the mat around it as the room has it:
+        # that part need not be encoded again. The glare is the same for every render: added here.
         lefts, tops, rights, bottoms = [box[0]], [box[1]], [box[2]], [box[3]]
         for rect, _ in bevel:
             lefts.append(rect[0])
@@ -233,9 +232,14 @@ class PreparedScene:
             tops.append(overlay[2][1])
             rights.append(overlay[2][0] + overlay[1].width)
             bottoms.append(overlay[2][1] + overlay[1].height)
-        rows = (max(0, min(tops)), min(self.height, max(bottoms)))
-        touched = (max(0, min(lefts)), rows[0], min(self.width, max(rights)), rows[1])
-        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns, edges, rows, touched)
+        if self.glare is not None:
+            gx0, gy0, gx1, gy1 = self.glare[1]
+            lefts.append(gx0)
+            tops.append(gy0)
+            rights.append(gx1)
+            bottoms.append(gy1)
+        touched = (max(0, min(lefts)), max(0, min(tops)), min(self.width, max(rights)), min(self.height, max(bottoms)))
+        return WindowPlan(target, box, coeffs, mask, light_img, tuple(bevel), overlay, fill, columns, edges, touched)
 
     def _edges(self, box, mask: Image.Image, overlay) -> tuple[tuple[Image.Image, Image.Image, tuple[int, int]], ...] | None:
         """The window's edge as patches to paste over an art box pasted without its mask.
@@ -324,16 +328,12 @@ class PreparedScene:
                 self._jpeg.setdefault(quality, rows)
         return self._jpeg[quality]
 
-    def encode(self, canvas: Image.Image, fmt: str, quality: int, touched: tuple[int, ...] | None = None) -> bytes:
+    def encode(self, canvas: Image.Image, fmt: str, quality: int, touched: tuple[int, int, int, int] | None = None) -> bytes:
         """Encode a render of this scene: a JPEG re-encodes only the segments the render touched
-        (``touched``: the pixel box x0, y0, x1, y1, or the top and bottom rows for whole rows; the
-        opening's box by default; see ``jpeg_rows``)."""
+        (``touched``: the pixel box x0, y0, x1, y1; the opening's box by default; see ``jpeg_rows``)."""
         if fmt == "JPEG":
             rows = self.jpeg_rows(quality)
-            box = touched or self.opening_box
-            if len(box) == 2:
-                box = (0, box[0], self.width, box[1])
-            data = rows.encode(canvas, box) if rows is not None else None
+            data = rows.encode(canvas, touched or self.opening_box) if rows is not None else None
             if data is not None:
                 return data
         return encode(canvas, fmt, quality)
@@ -723,11 +723,7 @@ class LocalRenderer:
             if prepared.glare is not None:
                 canvas.paste((255, 255, 255), prepared.glare[1], prepared.glare[0])
             composed = time.perf_counter()
-            touched = plan.touched
-            if prepared.glare is not None:
-                g = prepared.glare[1]
-                touched = (min(touched[0], g[0]), min(touched[1], g[1]), max(touched[2], g[2]), max(touched[3], g[3]))
-            data = prepared.encode(canvas, name, self.quality, touched)
+            data = prepared.encode(canvas, name, self.quality, plan.touched)
             encoded = thumbed = time.perf_counter()
             thumb = None
             if thumbnail:

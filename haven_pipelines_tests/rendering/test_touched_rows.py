@@ -49,7 +49,6 @@ def test_a_wide_artwork_is_still_the_whole_picture_encoded(key):
     # Everything outside the touched box is the room itself.
     plan = prepared.window_plan(art.width / art.height if prepared.scene.fit == "contain" else None)
     x0, top, x1, bottom = plan.touched
-    assert (top, bottom) == plan.rows
     room = prepared.background
     for box in ((0, 0, room.width, top), (0, bottom, room.width, room.height), (0, top, x0, bottom), (x1, top, room.width, bottom)):
         assert picture.crop(box).tobytes() == room.crop(box).tobytes(), box
@@ -140,18 +139,18 @@ def test_a_layout_it_does_not_expect_falls_back_to_the_whole_encode(monkeypatch)
 
 def test_a_wide_artwork_in_a_tall_window_touches_fewer_rows_than_the_opening():
     prepared = LocalRenderer(width=1200, cache=SceneCache()).prepare("bedroom")
-    top, bottom = prepared.window_plan(1600 / 700).rows
+    _, top, _, bottom = prepared.window_plan(1600 / 700).touched
     o_top, o_bottom = prepared.opening_box[1], prepared.opening_box[3]
     assert o_top < top < bottom < o_bottom
     assert bottom - top < 0.6 * (o_bottom - o_top)
 
 
-def test_touched_rows_alone_re_encode_whole_rows_of_segments():
-    """A caller that passes only (top, bottom) rows gets those rows whole, still the whole encode."""
+def test_a_box_as_wide_as_the_picture_re_encodes_whole_rows_of_segments():
+    """A box across the whole width re-encodes those rows whole, still the whole encode."""
     renderer = LocalRenderer(width=1200, cache=SceneCache())
     prepared = renderer.prepare("living_room")
     segments = prepared.jpeg_rows(renderer.quality)
     canvas = prepared.background.copy()
     canvas.paste((10, 200, 30), (3, 500, 1197, 540))  # reaches into the first and last segments
-    assert prepared.encode(canvas, "JPEG", renderer.quality, (500, 540)) == encode(
+    assert prepared.encode(canvas, "JPEG", renderer.quality, (0, 500, 1200, 540)) == encode(
         canvas, "JPEG", renderer.quality, restart_marker_blocks=segments.blocks)
