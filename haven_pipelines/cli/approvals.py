@@ -15,6 +15,7 @@ from haven_pipelines.cli.common import (
     paging_options,
     user_option,
 )
+from haven_pipelines.services.designs import partition_keys
 from haven_pipelines.services.review import KINDS, decide_all, decide_one, review_queue
 
 
@@ -44,6 +45,8 @@ def list_items(user_ref, status, type_, limit, offset, as_json):
     eng = engine()
     try:
         page = review_queue(eng, acting_user(eng, user_ref), status=status, kind=type_, limit=limit, offset=offset)
+        # The table names each design by the key the Dagster UI lists (the JSON keeps the id).
+        keys = {} if as_json else partition_keys(eng, [r["design_id"] for r in page.items if r["design_id"]])
     finally:
         eng.dispose()
     if as_json:
@@ -52,7 +55,7 @@ def list_items(user_ref, status, type_, limit, offset, as_json):
     if page.items:
         echo_table(["item", "type", "status", "scene or title", "quote", "design"],
                    [(r["id"], r["type"], r["status"], (r["payload"] or {}).get("scene") or (r["payload"] or {}).get("title"),
-                     _quote(r["quote_text"]), r["design_id"]) for r in page.items])
+                     _quote(r["quote_text"]), keys.get(r["design_id"], r["design_id"])) for r in page.items])
     if page.empty_reason:
         click.echo(page.empty_reason)
     else:
@@ -78,19 +81,23 @@ def _decide(user_ref, item_id, all_, kind, design_id, decision, note, as_json) -
             facts = decide_one(eng, user_id, item_id, decision, note)
         else:
             batch = decide_all(eng, user_id, decision, kind=kind, design_id=design_id, note=note)
+        if not as_json:  # the lines name each design by its partition key, as the list does
+            ids = [facts["asset_id"]] if item_id else [d["design_id"] for d in batch.decided]
+            keys = partition_keys(eng, [i for i in ids if i])
     finally:
         eng.dispose()
     if item_id:
         if as_json:
             echo_json(facts)
         else:
-            click.echo(f"{decision} {facts['type']} {facts['reference_id']} (design {facts['asset_id']})")
+            click.echo(f"{decision} {facts['type']} {facts['reference_id']} (design {keys.get(facts['asset_id'], facts['asset_id'])})")
         return
     if as_json:
         echo_json(batch.as_dict())
         return
     for d in batch.decided:
-        click.echo(f"{decision} {d['type']} {d['reference_id']} {_quote(d['quote_text'])} (design {d['design_id']})")
+        click.echo(f"{decision} {d['type']} {d['reference_id']} {_quote(d['quote_text'])} "
+                   f"(design {keys.get(d['design_id'], d['design_id'])})")
     for s in batch.skipped:
         click.echo(f"skipped {s['type']} {s['reference_id']}: {s['reason']}")
     click.echo(f"{len(batch.decided)} {decision}, {len(batch.skipped)} skipped")

@@ -182,11 +182,14 @@ def test_every_table_the_cli_prints_has_a_header(haven_sqlite):
 
 def test_the_approvals_table_has_a_header(haven_sqlite):
     haven_sqlite("settings", "set", "--mode", "supervised")
-    design = haven_sqlite.designs()[0]["id"]
-    haven_sqlite("render", "--design", design, "--scene", "bedroom")
+    first = haven_sqlite.designs()[0]
+    haven_sqlite("render", "--design", first["id"], "--scene", "bedroom")
     lines = haven_sqlite("approvals", "list").output.splitlines()
     assert lines[0].split() == ["item", "type", "status", "scene", "or", "title", "quote", "design"]
-    assert lines[1].split()[1:4] == ["mockup", "pending", "bedroom"] and lines[1].endswith(design)
+    assert lines[1].split()[1:4] == ["mockup", "pending", "bedroom"]
+    assert lines[1].endswith(design_partition_key(first["text"], first["id"]))
+    approved = haven_sqlite("approvals", "approve", "--all").output.splitlines()
+    assert approved[0].endswith(f"(design {design_partition_key(first['text'], first['id'])})")
 
 
 def test_the_run_summary_separates_this_run_from_the_totals(haven_sqlite, capsys):
